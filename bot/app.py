@@ -1,0 +1,108 @@
+"""Composition root: settings, database, transcriber, scheduler and handlers in one Application.
+
+Nothing here runs at import time. `build_application()` wires handlers; `post_init` opens
+the database (migrating it), loads the Whisper model once and runs each flow's startup
+hooks (rebuild schedules, retry unfinished transcriptions); `post_shutdown` closes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import BotCommand
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+
+from bot import texts
+from bot.config import Settings
+from bot.context import BetweenApp, BotContext, Services
+from bot.scheduling import rebuild_all
+from storage.db import create_engine, create_sessionmaker, migrate
+from storage.encrypted import TextCipher
+
+logger = logging.getLogger(__name__)
+
+
+async def open_database(services: Services) -> None:
+    """Creates the engine, applies migrations and the session factory (idempotent)."""
+    if services.sessionmaker is not None:
+        return
+    settings = services.settings
+    cipher = TextCipher(settings.encryption_keys) if settings.encryption_keys else None
+    engine = create_engine(settings.database_url, cipher)
+    await migrate(engine)
+    services.engine = engine
+    services.sessionmaker = create_sessionmaker(engine)
+
+
+async def load_transcriber(services: Services) -> None:
+    """Loads the Whisper model once, off the event loop (it takes a few seconds)."""
+    if services.transcriber is not None:
+        return
+    from bot.transcription import build_transcriber
+
+    services.transcriber = await asyncio.to_thread(build_transcriber, services.settings)
+
+
+async def register_commands(application: BetweenApp) -> None:
+    """Publishes the command list; a Bot API that refuses it only costs a warning."""
+    commands = [BotCommand(name, description) for name, description in texts.COMMANDS]
+    try:
+        await application.bot.set_my_commands(commands)
+    except TelegramError as exc:
+        logger.warning("setMyCommands failed, running on without it: %s", type(exc).__name__)
+
+
+async def post_init(application: BetweenApp) -> None:
+    """Opens shared clients, then lets every flow catch up with what happened while down."""
+    services = application.bot_data
+    await open_database(services)
+    await load_transcriber(services)
+    await register_commands(application)
+    await rebuild_all(application)
+    for hook in services.startup_hooks:
+        try:
+            await hook(application)
+        except Exception:
+            logger.exception("startup hook %s failed", getattr(hook, "__qualname__", hook))
+
+
+async def post_shutdown(application: BetweenApp) -> None:
+    """Closes the database and releases the Whisper model."""
+    services = application.bot_data
+    if services.transcriber is not None:
+        services.transcriber.close()
+    if services.engine is not None:
+        await services.engine.dispose()
+        services.engine = None
+        services.sessionmaker = None
+
+
+def build_application(settings: Settings, services: Services | None = None) -> BetweenApp:
+    """Builds the PTB Application with every flow's handlers registered.
+
+    Args:
+        settings: validated settings; the token must be set.
+        services: pre-built services (tests share one loaded Whisper model); default new.
+    """
+    from handlers import access, errors, help, start
+    from handlers import settings as settings_flow
+
+    services = services or Services(settings=settings)
+    root = settings.telegram_api_base_url
+    application: BetweenApp = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .context_types(ContextTypes(context=BotContext, bot_data=lambda: services))  # type: ignore[arg-type]
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    for flow in (access, start, settings_flow, help):
+        flow.register(application)
+    errors.register(application)
+    return application

@@ -1,0 +1,37 @@
+"""Exceptions raised by Between's own code.
+
+One root so callers can catch everything the bot raises on purpose:
+
+    BetweenError
+    ├── ConfigError            a setting is missing or malformed (startup stops)
+    ├── TranscriptionError     audio could not be turned into text
+    │   ├── AudioDecodeError   the bytes are not audio we can decode
+    │   └── AudioTooLongError  the memo is longer than MAX_VOICE_SECONDS
+    └── EncryptionKeyError     ENCRYPTION_KEY does not open the stored text
+"""
+
+from __future__ import annotations
+
+
+class BetweenError(Exception):
+    """Root of every exception Between raises on purpose."""
+
+
+class ConfigError(BetweenError):
+    """A setting is missing or malformed; the message is one line that says how to fix it."""
+
+
+class TranscriptionError(BetweenError):
+    """Audio could not be turned into text."""
+
+
+class AudioDecodeError(TranscriptionError):
+    """The bytes are not audio that can be decoded (broken, empty or not audio at all)."""
+
+
+class AudioTooLongError(TranscriptionError):
+    """The memo is longer than the configured maximum."""
+
+
+class EncryptionKeyError(BetweenError):
+    """ENCRYPTION_KEY cannot decrypt what is stored (wrong or missing key)."""

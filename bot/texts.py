@@ -1,0 +1,95 @@
+"""Every sentence the bot says to a person, in one place (kind, short, plain).
+
+Sections follow the flows. Placeholders use str.format names.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------- onboarding and help
+INTRO = (
+    "Hi, I'm Between. Therapy is one hour a week; the change happens in the other 167.\n\n"
+    "Right after a session, send me a voice memo or one sentence: what landed, in your "
+    "therapist's words if you can. That evening I'll ask you three questions so you can "
+    "put it in your own words, and you pick the moment this week when I should bring it "
+    "back to you.\n\n"
+    "Voice memos are transcribed on this server; what you tell me stays here."
+)
+ASK_TIMEZONE = (
+    "First, which time zone are you in? Tap one, or send a city (Berlin), "
+    "a zone name (Europe/Berlin) or an offset (+2)."
+)
+BAD_TIMEZONE = (
+    "I don't know that time zone. Try a city like Berlin, a name like Europe/Berlin, "
+    "or an offset like +2."
+)
+TIMEZONE_SET = "Time zone set: {zone} (it's {local_time} there now)."
+ASK_THERAPY = (
+    "When is your therapy session? For example: tue 17:00. "
+    "I'll use it to offer the evening reflection on the right day. "
+    "Or /skip if it changes from week to week."
+)
+BAD_THERAPY = "I didn't catch that. Send a day and a time, like tue 17:00, or /skip."
+THERAPY_SET = "Therapy: {day} at {time}."
+THERAPY_SKIPPED = "No fixed therapy day. You can set one any time with /settings."
+ONBOARDED = (
+    "You're set. After your next session, send me a voice memo or type the sentence "
+    "that landed. /help shows everything I can do."
+)
+ONBOARDING_CANCELLED = "Okay, stopped here. Send /start whenever you like."
+BUTTON_SKIP = "Skip"
+
+HELP = (
+    "Between in five steps:\n"
+    "1. Right after a session, send a voice memo or one sentence: what landed, "
+    "in your therapist's words if you can. During a session, /mark stamps a moment.\n"
+    "2. That evening, /reflect: three questions, answered by voice or text. "
+    "Your answers become one paragraph in your own words.\n"
+    "3. Pick the moment it should come back: a time (thu 08:00 morning walk) "
+    "or a situation (when my partner brings up money).\n"
+    "4. When the moment comes, /recall (or /recall money) shows it in one message.\n"
+    "5. Afterwards, tell me how it went. The day before your next session you get a "
+    "short digest to bring into the room.\n\n"
+    "Commands:\n"
+    "{commands}"
+)
+
+# (command, description) pairs for setMyCommands and /help, in the order people need them
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Set up: time zone and therapy day"),
+    ("mark", "Stamp a moment during a session"),
+    ("reflect", "The three evening questions"),
+    ("recall", "Bring back your paragraph (/recall money searches)"),
+    ("trigger", "Pick a moment for it to come back"),
+    ("triggers", "List, pause or delete your moments"),
+    ("retry", "Retry memos that failed to transcribe"),
+    ("settings", "Time zone, therapy day, evening prompt and more"),
+    ("export", "Download everything stored about you"),
+    ("delete", "Delete everything stored about you"),
+    ("help", "How Between works"),
+    ("cancel", "Stop what we're doing"),
+)
+
+# ---------------------------------------------------------------- settings
+SETTINGS_MENU = "Your settings:\n{summary}\n\nTap one to change it."
+SETTINGS_DONE = "Saved."
+SETTINGS_CLOSED = "Settings closed."
+SETTINGS_ASK = "{prompt}\n(/cancel to keep it as it is)"
+SETTING_BAD = "That didn't work: {reason}"
+OFF = "off"
+ON = "on"
+NOT_SET = "not set"
+
+# ---------------------------------------------------------------- general
+ERROR = (
+    "Something went wrong on my side. What you sent is saved; "
+    "please try that step again in a moment."
+)
+PRIVATE_ONLY = (
+    "I only work in a private chat, because what you tell me is personal. Message me directly."
+)
+NOT_ALLOWED = "Sorry, this Between bot is private."
+UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
+NOTHING_TO_CANCEL = "Nothing to cancel."
+UNSUPPORTED_MESSAGE = (
+    "I can keep voice memos, audio and text. Send what landed as a voice memo or a sentence."
+)

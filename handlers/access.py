@@ -1,0 +1,39 @@
+"""Gatekeeping before any flow runs: private chats only, and the optional allow-list."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop, TypeHandler
+
+from bot import texts
+from bot.context import BetweenApp, BotContext
+
+logger = logging.getLogger(__name__)
+
+
+async def guard(update: Update, context: BotContext) -> None:
+    """Stops updates from groups and from people outside ALLOWED_USER_IDS; stores nothing."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return  # channel posts, polls...: nothing a flow handles
+    allowed = context.settings.allowed_user_ids
+    if allowed and user.id not in allowed:
+        logger.info("update %s from a user outside the allow-list", update.update_id)
+        if update.callback_query:
+            await update.callback_query.answer(texts.NOT_ALLOWED)
+        elif chat.type == ChatType.PRIVATE and update.message:
+            await update.message.reply_text(texts.NOT_ALLOWED)
+        raise ApplicationHandlerStop
+    if chat.type != ChatType.PRIVATE:
+        if update.message and update.message.text and update.message.text.startswith("/"):
+            await update.message.reply_text(texts.PRIVATE_ONLY)
+        raise ApplicationHandlerStop
+
+
+def register(application: BetweenApp) -> None:
+    """Runs the guard before every other handler group."""
+    application.add_handler(TypeHandler(Update, guard), group=-10)

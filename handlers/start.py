@@ -1,0 +1,178 @@
+"""/start: a short onboarding conversation (what this is, time zone, therapy day)."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import texts
+from bot.context import BetweenApp, BotContext
+from bot.scheduling import reschedule_user
+from bot.timespec import parse_timezone, parse_weekday_time, zone_name
+from handlers.common import ensure_user, reply
+from storage.users import UserRepository
+
+TIMEZONE, THERAPY = range(2)
+
+COMMON_ZONES = (
+    ("London", "Europe/London"),
+    ("Berlin", "Europe/Berlin"),
+    ("New York", "America/New_York"),
+    ("Chicago", "America/Chicago"),
+    ("Los Angeles", "America/Los_Angeles"),
+    ("India", "Asia/Kolkata"),
+    ("Sydney", "Australia/Sydney"),
+    ("UTC", "UTC"),
+)
+ZONE_PREFIX = "tz:"
+
+
+def zone_keyboard() -> InlineKeyboardMarkup:
+    """Buttons for a few common zones, two per row."""
+    buttons = [
+        InlineKeyboardButton(label, callback_data=ZONE_PREFIX + key) for label, key in COMMON_ZONES
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def describe_therapy(weekday: int | None, at: object) -> str:
+    if weekday is None or at is None:
+        return texts.NOT_SET
+    return texts.THERAPY_SET.format(day=calendar.day_name[weekday], time=f"{at:%H:%M}")
+
+
+async def save_timezone(update: Update, context: BotContext, raw: str) -> bool:
+    """Validates and stores a time zone; answers either way. Returns True when stored."""
+    try:
+        zone = parse_timezone(raw)
+    except ValueError:
+        await reply(update, texts.BAD_TIMEZONE, reply_markup=zone_keyboard())
+        return False
+    user = await ensure_user(update, context)
+    async with context.db() as session, session.begin():
+        row = await UserRepository(session).get(user.id)
+        assert row is not None
+        row.timezone = zone_name(zone)
+    local = datetime.now(zone)
+    await reply(
+        update, texts.TIMEZONE_SET.format(zone=zone_name(zone), local_time=f"{local:%H:%M}")
+    )
+    await reschedule_user(context.application, user.id)
+    return True
+
+
+async def save_therapy(update: Update, context: BotContext, raw: str) -> bool:
+    """Validates and stores the therapy weekday and time; answers either way."""
+    try:
+        weekday, at = parse_weekday_time(raw)
+    except ValueError:
+        await reply(update, texts.BAD_THERAPY)
+        return False
+    user = await ensure_user(update, context)
+    async with context.db() as session, session.begin():
+        row = await UserRepository(session).get(user.id)
+        assert row is not None
+        row.therapy_weekday, row.therapy_time = weekday, at
+    await reply(update, describe_therapy(weekday, at))
+    await reschedule_user(context.application, user.id)
+    return True
+
+
+async def start(update: Update, context: BotContext) -> int:
+    """Introduces the bot and asks for the time zone."""
+    await ensure_user(update, context)
+    await reply(update, texts.INTRO)
+    await reply(update, texts.ASK_TIMEZONE, reply_markup=zone_keyboard())
+    return TIMEZONE
+
+
+async def timezone_text(update: Update, context: BotContext) -> int:
+    """Stores a typed time zone and asks for the therapy day."""
+    assert update.message is not None and update.message.text is not None
+    if not await save_timezone(update, context, update.message.text):
+        return TIMEZONE
+    await reply(update, texts.ASK_THERAPY, reply_markup=skip_keyboard())
+    return THERAPY
+
+
+async def timezone_button(update: Update, context: BotContext) -> int:
+    """Stores a tapped time zone and asks for the therapy day."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    if not await save_timezone(update, context, query.data.removeprefix(ZONE_PREFIX)):
+        return TIMEZONE
+    await reply(update, texts.ASK_THERAPY, reply_markup=skip_keyboard())
+    return THERAPY
+
+
+def skip_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts.BUTTON_SKIP, callback_data="onb:skip")]]
+    )
+
+
+async def therapy_text(update: Update, context: BotContext) -> int:
+    """Stores the therapy day and time and finishes onboarding."""
+    assert update.message is not None and update.message.text is not None
+    if not await save_therapy(update, context, update.message.text):
+        return THERAPY
+    return await finish(update, context)
+
+
+async def therapy_skip(update: Update, context: BotContext) -> int:
+    """Finishes onboarding without a therapy day."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    await reply(update, texts.THERAPY_SKIPPED)
+    return await finish(update, context)
+
+
+async def finish(update: Update, context: BotContext) -> int:
+    """Marks the person as onboarded and tells them what to do next."""
+    user = await ensure_user(update, context)
+    async with context.db() as session, session.begin():
+        row = await UserRepository(session).get(user.id)
+        assert row is not None
+        row.onboarded = True
+    await reschedule_user(context.application, user.id)
+    await reply(update, texts.ONBOARDED)
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """Leaves onboarding; what was set so far stays."""
+    await reply(update, texts.ONBOARDING_CANCELLED)
+    return ConversationHandler.END
+
+
+def register(application: BetweenApp) -> None:
+    text = filters.TEXT & ~filters.COMMAND
+    application.add_handler(
+        ConversationHandler(
+            entry_points=[CommandHandler("start", start)],
+            states={
+                TIMEZONE: [
+                    MessageHandler(text, timezone_text),
+                    CallbackQueryHandler(timezone_button, pattern=f"^{ZONE_PREFIX}"),
+                ],
+                THERAPY: [
+                    MessageHandler(text, therapy_text),
+                    CommandHandler("skip", therapy_skip),
+                    CallbackQueryHandler(therapy_skip, pattern="^onb:skip$"),
+                ],
+            },
+            fallbacks=[CommandHandler("cancel", cancel), CommandHandler("start", start)],
+            name="onboarding",
+            allow_reentry=True,
+        )
+    )

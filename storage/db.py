@@ -1,0 +1,78 @@
+"""Engine, session factory and migrations: created in post_init, disposed in post_shutdown."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from storage.encrypted import TextCipher, attach_cipher
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    """Foreign keys on (cascading deletes), secure_delete so deleted text is zeroed on disk."""
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    for pragma in (
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA secure_delete=ON",
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA busy_timeout=5000",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def create_engine(url: str, cipher: TextCipher | None = None) -> AsyncEngine:
+    """Creates the async engine; for SQLite makes the folder and sets the pragmas.
+
+    Args:
+        url: any SQLAlchemy async URL (sqlite+aiosqlite:///..., postgresql+asyncpg://...).
+        cipher: encrypts EncryptedText columns at rest; None stores them as typed.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    attach_cipher(engine, cipher)
+    return engine
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """One AsyncSession per update or job; objects stay usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config() -> Config:
+    """Alembic configuration pointing at the packaged migrations (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Applies every Alembic migration up to head on this engine (idempotent)."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+    logger.info("database schema is at head")

@@ -1,0 +1,64 @@
+"""Therapy sessions: the hour that captures, marks and reflections belong to."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import TherapySession
+
+SESSION_WINDOW = timedelta(hours=24)
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, the form every timestamp column stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class SessionRepository:
+    """Reads and writes `therapy_sessions` for one person at a time."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def latest(self, user_id: int) -> TherapySession | None:
+        return await self.session.scalar(
+            select(TherapySession)
+            .where(TherapySession.user_id == user_id)
+            .order_by(TherapySession.started_at.desc(), TherapySession.id.desc())
+            .limit(1)
+        )
+
+    async def get(self, user_id: int, session_id: int) -> TherapySession | None:
+        return await self.session.scalar(
+            select(TherapySession).where(
+                TherapySession.user_id == user_id, TherapySession.id == session_id
+            )
+        )
+
+    async def current_or_new(
+        self, user_id: int, now: datetime, local_today: date
+    ) -> tuple[TherapySession, bool]:
+        """The session that began within the last 24 h, else a new one dated today.
+
+        Returns:
+            (session, created): created is True when a new session row was added.
+        """
+        latest = await self.latest(user_id)
+        if latest is not None and now - latest.started_at < SESSION_WINDOW:
+            return latest, False
+        fresh = TherapySession(user_id=user_id, started_at=now, local_date=local_today)
+        self.session.add(fresh)
+        await self.session.flush()
+        return fresh, True
+
+    async def recent(self, user_id: int, limit: int = 20) -> list[TherapySession]:
+        result = await self.session.scalars(
+            select(TherapySession)
+            .where(TherapySession.user_id == user_id)
+            .order_by(TherapySession.started_at.desc(), TherapySession.id.desc())
+            .limit(limit)
+        )
+        return list(result)
