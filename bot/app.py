@@ -102,7 +102,10 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         .post_shutdown(post_shutdown)
         .build()
     )
-    for flow in (access, start, settings_flow, help):
+    # Order matters: the first matching handler in a group wins, so conversations that take
+    # free text come before capture, which keeps any other text or voice as a capture.
+    flows = (access, start, settings_flow, help)
+    for flow in flows:
         flow.register(application)
     errors.register(application)
     return application

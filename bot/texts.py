@@ -5,7 +5,7 @@ Sections follow the flows. Placeholders use str.format names.
 
 from __future__ import annotations
 
-# ---------------------------------------------------------------- onboarding and help
+# ---- onboarding and help
 INTRO = (
     "Hi, I'm Between. Therapy is one hour a week; the change happens in the other 167.\n\n"
     "Right after a session, send me a voice memo or one sentence: what landed, in your "
@@ -69,7 +69,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("cancel", "Stop what we're doing"),
 )
 
-# ---------------------------------------------------------------- settings
+# ---- settings
 SETTINGS_MENU = "Your settings:\n{summary}\n\nTap one to change it."
 SETTINGS_DONE = "Saved."
 SETTINGS_CLOSED = "Settings closed."
@@ -79,7 +79,15 @@ OFF = "off"
 ON = "on"
 NOT_SET = "not set"
 
-# ---------------------------------------------------------------- general
+# ---- capture (handlers/capture.py)
+
+# ---- reflection (handlers/reflection.py)
+
+# ---- triggers and recall (handlers/triggers.py, recall.py)
+
+# ---- privacy and data rights (handlers/privacy.py)
+
+# ---- general
 ERROR = (
     "Something went wrong on my side. What you sent is saved; "
     "please try that step again in a moment."

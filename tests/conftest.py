@@ -31,7 +31,7 @@ def _no_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def transcriber():  # noqa: ANN201 - Transcriber
+def transcriber():
     """The real bundled tiny.en model, loaded once for the whole run."""
     from bot.transcription import build_transcriber
 
@@ -91,10 +91,10 @@ async def running_bot(settings: Settings, transcriber: object) -> AsyncIterator[
 
 
 @pytest.fixture
-def start_bot(make_settings: Callable[..., Settings], transcriber: object):  # noqa: ANN201
+def start_bot(make_settings: Callable[..., Settings], transcriber: object):
     """`async with start_bot(**settings) as app:` runs the bot against the test server."""
 
-    def start(**overrides: object):  # noqa: ANN202
+    def start(**overrides: object):
         return running_bot(make_settings(**overrides), transcriber)
 
     return start

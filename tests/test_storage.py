@@ -28,7 +28,7 @@ async def test_migrations_create_exactly_the_models(tmp_path: Path) -> None:
     await migrate(engine)
     await migrate(engine)  # idempotent
 
-    def diff(connection):  # noqa: ANN001, ANN202
+    def diff(connection):
         return compare_metadata(MigrationContext.configure(connection), Base.metadata)
 
     async with engine.connect() as connection:
