@@ -241,6 +241,8 @@ class Recall(Base):
     helped: Mapped[bool | None] = mapped_column(Boolean)
     followup_due_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     followup_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    followup_message_id: Mapped[int | None] = mapped_column(BigInteger)  # "How did it go?"
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)  # the follow-up was answered
     outcome: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
 

@@ -241,6 +241,8 @@ def upgrade() -> None:
         sa.Column("helped", sa.Boolean(), nullable=True),
         sa.Column("followup_due_at", sa.DateTime(), nullable=True),
         sa.Column("followup_sent_at", sa.DateTime(), nullable=True),
+        sa.Column("followup_message_id", sa.BigInteger(), nullable=True),
+        sa.Column("answered_at", sa.DateTime(), nullable=True),
         sa.Column("outcome", sa.Text(), nullable=True),
         sa.Column(
             "created_at",
