@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 
 from telegram import BotCommand
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.config import Settings
@@ -89,6 +91,8 @@ def build_application(settings: Settings, services: Services | None = None) -> B
     from handlers import access, errors, help, start
     from handlers import settings as settings_flow
 
+    # Our conversations mix message and button steps per chat (per_message=False on purpose).
+    warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
     services = services or Services(settings=settings)
     root = settings.telegram_api_base_url
     application: BetweenApp = (
