@@ -88,7 +88,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         settings: validated settings; the token must be set.
         services: pre-built services (tests share one loaded Whisper model); default new.
     """
-    from handlers import access, errors, help, start
+    from handlers import access, capture, errors, help, start
     from handlers import settings as settings_flow
 
     # Our conversations mix message and button steps per chat (per_message=False on purpose).
@@ -108,7 +108,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
     )
     # Order matters: the first matching handler in a group wins, so conversations that take
     # free text come before capture, which keeps any other text or voice as a capture.
-    flows = (access, start, settings_flow, help)
+    flows = (access, start, settings_flow, help, capture)
     for flow in flows:
         flow.register(application)
     errors.register(application)

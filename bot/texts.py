@@ -80,6 +80,58 @@ ON = "on"
 NOT_SET = "not set"
 
 # ---- capture (handlers/capture.py)
+SESSION_LABEL = "{weekday} {day} {month}"  # Tue 24 Nov
+SAVED_TO = "Saved to your {session} session."
+CAPTURE_CARD = "{text}\n\n{saved}"
+TRANSCRIBING = "Saved to your {session} session · transcribing…"
+TRANSCRIBED_LATER = "Your memo from earlier is transcribed now:"
+ECHO_CUT = "… (cut here; all {length} characters are saved)"
+BUTTON_LAND = "★ This is what landed"
+BUTTON_LANDED = "★ What landed ✓"
+BUTTON_FIX = "✎ Fix"
+BUTTON_ADD_NOTE = "✎ Add words"
+BUTTON_DELETE = "🗑 Delete"
+BUTTON_CONFIRM_DELETE = "Yes, delete it"
+BUTTON_KEEP = "Keep it"
+LANDED = "★ Marked as what landed today"
+LANDED_NEEDS_WORDS = "There are no words in this one yet. Tap ✎ to type them first."
+ASK_FIX = "Send the corrected text and it replaces what I have. (/cancel keeps it as it is)"
+FIX_NEEDS_TEXT = "Please send the corrected text as a message, or /cancel."
+FIXED = "Fixed."
+FIX_CANCELLED = "Okay, I kept it as it was."
+CONFIRM_DELETE = "Delete this for good? It can't be undone."
+DELETED = "Deleted."
+DELETE_KEPT = "Kept."
+GONE = "That's no longer available."
+MARKED = "Marked at {time} ({session} session). I'll list it in the evening reflection."
+MARKED_NOTE = "Marked at {time}: {note}\nI'll list it in the evening reflection."
+TOO_LONG = (
+    "That memo is {minutes} min long, and I can transcribe up to {limit} min. "
+    "Could you send the part that matters as a shorter memo, or type the sentence?"
+)
+TOO_BIG = (
+    "That file is over 20 MB, more than Telegram lets a bot download. Please send a "
+    "shorter memo or type the sentence. (Whoever runs this bot can lift the limit by "
+    "running a local Bot API server.)"
+)
+UNDECODABLE = (
+    "I couldn't read that as audio: the file seems broken or isn't a sound recording. "
+    "Could you record it again as a voice memo, or type it?"
+)
+NO_SPEECH = (
+    "I couldn't hear words in that memo; the audio is kept for 24 h if you want /retry. "
+    "Or type what you meant."
+)
+DOWNLOAD_FAILED = (
+    "I couldn't fetch that memo from Telegram just now. It's saved: I'll try again when I "
+    "restart, or send /retry in a moment."
+)
+TRANSCRIBE_FAILED = (
+    "Something went wrong while transcribing. The memo is saved; send /retry in a moment."
+)
+RETRYING = "Trying {count} {memos} again…"
+RETRY_BUSY = "I'm still working on your memo; the text comes as soon as it's ready."
+NOTHING_TO_RETRY = "Nothing to retry: every memo you sent has its text."
 
 # ---- reflection (handlers/reflection.py)
 
