@@ -22,6 +22,7 @@ from bot.context import BetweenApp, BotContext, Services
 from bot.scheduling import rebuild_all
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.encrypted import TextCipher
+from storage.persistence import DatabasePersistence
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         settings: validated settings; the token must be set.
         services: pre-built services (tests share one loaded Whisper model); default new.
     """
-    from handlers import access, capture, errors, help, start
+    from handlers import access, capture, errors, help, reflection, start
     from handlers import settings as settings_flow
 
     # Our conversations mix message and button steps per chat (per_message=False on purpose).
@@ -104,11 +105,12 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        .persistence(DatabasePersistence(services, open_database))
         .build()
     )
     # Order matters: the first matching handler in a group wins, so conversations that take
     # free text come before capture, which keeps any other text or voice as a capture.
-    flows = (access, start, settings_flow, help, capture)
+    flows = (access, start, settings_flow, help, reflection, capture)
     for flow in flows:
         flow.register(application)
     errors.register(application)

@@ -134,6 +134,88 @@ RETRY_BUSY = "I'm still working on your memo; the text comes as soon as it's rea
 NOTHING_TO_RETRY = "Nothing to retry: every memo you sent has its text."
 
 # ---- reflection (handlers/reflection.py)
+REFLECT_QUESTIONS = (
+    "What was the thing?",
+    "Why does it matter for how I actually live?",
+    "What does the changed version of me do this week that I wouldn't have done last week?",
+)
+REFLECT_INTRO = (
+    "Three questions, one at a time. Answer in your own words, by text or voice. "
+    "/skip leaves one out, /back goes back, /cancel pauses (your answers are kept)."
+)
+REFLECT_QUESTION = "Question {number} of 3\n{question}"
+REFLECT_SO_FAR = "{question}\n\nYour answer so far: {answer}\nSend a new one to replace it, or tap Keep."
+REFLECT_AGAIN = (
+    "You already saved a reflection for this session. If you save a new one, "
+    "I keep the earlier version too."
+)
+REFLECT_WELCOME_BACK = "Welcome back. We were at question {number}."
+REFLECT_WELCOME_BACK_REVIEW = "Welcome back. Your paragraph was ready to look over."
+REFLECT_FIRST = "This is the first question already."
+REFLECT_TOO_LONG = (
+    "That's a lot for one answer ({length} characters). Could you say the core of it in "
+    "fewer words, up to {limit}?"
+)
+REFLECT_HEARD = "I heard:\n\n{text}\n\nIs that right? Tap ✓ Yes, or type it as it should read."
+REFLECT_TYPE_FIX = "Type the answer as it should read, and it replaces what I heard."
+REFLECT_NO_WORDS = (
+    "I couldn't hear any words in that. Could you try again, or type your answer?"
+)
+REFLECT_UNDECODABLE = (
+    "I couldn't play that as audio. Could you record it again, or type your answer?"
+)
+REFLECT_VOICE_TOO_LONG = (
+    "That memo is longer than I can transcribe ({limit} min). Could you say it in a "
+    "shorter one, or type it?"
+)
+REFLECT_VOICE_FAILED = (
+    "I couldn't transcribe that just now. Could you send it again in a moment, or type it?"
+)
+REFLECT_LISTENING = "One moment, I'm still listening to your memo."
+REFLECT_REVIEW = "Here it is, in your own words:\n\n{paragraph}"
+REFLECT_NOTHING = (
+    "You left out all three questions, so there's nothing to put together yet. "
+    "Tap a question to answer it, or /cancel."
+)
+REFLECT_REVIEW_HINT = "Tap ✓ Save, one of the Redo buttons, or ✎ Edit the whole."
+REFLECT_ASK_EDIT = (
+    "Send the whole paragraph as it should read. (/back returns to the buttons.)"
+)
+REFLECT_TYPE_EDIT = "Please type the paragraph as a message. (/back returns to the buttons.)"
+REFLECT_CARD = "{day}\n\n{paragraph}"
+REFLECT_TRIGGER_OFFER = (
+    "Saved. When should this come back to you this week? A time (like thu 08:00, "
+    "morning walk) or a situation (like when my partner brings up money)."
+)
+REFLECT_PAUSED = "Paused. Your answers are kept; /reflect picks up at question {number}."
+REFLECT_PAUSED_REVIEW = "Paused. Your answers are kept; /reflect brings back your paragraph."
+REFLECT_GONE = "That reflection is no longer open. /reflect starts it again."
+REFLECT_STALE = "That's no longer available."
+BUTTON_YES = "✓ Yes"
+BUTTON_FIX_ANSWER = "✎ Fix"
+BUTTON_KEEP_ANSWER = "Keep"
+BUTTON_SAVE = "✓ Save"
+BUTTON_REDO = "Redo {number}"
+BUTTON_EDIT_WHOLE = "✎ Edit the whole"
+BUTTON_TRIGGER_TIME = "⏰ A time"
+BUTTON_TRIGGER_SITUATION = "💬 A situation"
+BUTTON_LATER = "Later"
+# the evening prompt (bot/evening.py)
+BUTTON_START = "Start"
+EVENING_PROMPT = (
+    "It's the evening after your session. Ready to put it in your own words? "
+    "Three short questions.\n\n{cue}"
+)
+EVENING_NOTHING = (
+    "Nothing was captured today, and that's fine: the questions work from memory too."
+)
+CUE_LANDED = "What landed:\n{text}"
+CUE_CAPTURES = "What you captured:\n{lines}"
+CUE_ITEM = "• {text}"
+CUE_MARKS = "Moments you marked ({count}): {stamps}"
+CUE_NOTHING = (
+    "Nothing was captured for this session, and that's fine. Start from what you remember."
+)
 
 # ---- triggers and recall (handlers/triggers.py, recall.py)
 

@@ -1,0 +1,246 @@
+"""The evening prompt: on a therapy day, offer the three questions at the person's evening time.
+
+Rules (pure functions below, tested without a clock):
+
+* The prompt goes out at `evening_time` (local) on the therapy day when that is at least
+  `MIN_GAP` (1 h) after the session starts; otherwise (a late session, e.g. therapy 20:00
+  with the evening at 20:30) on the day after, at the same evening time.
+* Wall times are resolved with zoneinfo in the person's zone (DST-safe: see
+  `bot.timespec.localize`), one job `evening:{user_id}` per person, re-derived from the row.
+* A prompt due while the bot was down is sent once on startup if it is at most `CATCH_UP`
+  (3 h) late; later than that it is skipped and the next week's is scheduled.
+* `User.last_evening_prompt_on` records the local date whose prompt was handled (sent, or not
+  needed because the reflection was already saved), so a day is never prompted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import TelegramError
+
+from bot import texts
+from bot.context import BetweenApp, BotContext
+from bot.scheduling import remove_job, replace_job
+from bot.timespec import load_zone, next_weekly
+from storage.models import Capture, CaptureKind, User
+from storage.reflections import ReflectionRepository
+from storage.users import UserRepository
+
+logger = logging.getLogger(__name__)
+
+MIN_GAP = timedelta(hours=1)  # the prompt never comes sooner than this after the session starts
+CATCH_UP = timedelta(hours=3)  # a prompt missed while down is still sent this late, not later
+START = "refl:start"  # callback data of the prompt's button (an entry point of /reflect)
+CUE_CHARS = 400  # a cue line longer than this is cut (the whole text stays stored)
+
+
+# ---------------------------------------------------------------------- pure time logic
+
+
+def day_offset(therapy_time: time, evening_time: time) -> int:
+    """0 when the evening prompt fits on the therapy day itself, 1 when it goes the day after."""
+    start = datetime.combine(date(2000, 1, 3), therapy_time)
+    return 0 if datetime.combine(start.date(), evening_time) >= start + MIN_GAP else 1
+
+
+def next_evening(
+    weekday: int, therapy_time: time, evening_time: time, tz: tzinfo, after: datetime
+) -> datetime:
+    """The next prompt instant (aware UTC) strictly after `after`.
+
+    Args:
+        weekday: the therapy weekday, 0 = Monday.
+        therapy_time: when the session starts, local.
+        evening_time: when to offer the questions, local.
+        tz: the person's zone.
+        after: an aware instant.
+    """
+    offset = day_offset(therapy_time, evening_time)
+    return next_weekly((weekday + offset) % 7, evening_time, tz, after)
+
+
+def last_evening(
+    weekday: int, therapy_time: time, evening_time: time, tz: tzinfo, now: datetime
+) -> datetime:
+    """The latest prompt instant at or before `now` (aware UTC)."""
+    found = next_evening(weekday, therapy_time, evening_time, tz, now - timedelta(days=8))
+    while True:
+        following = next_evening(weekday, therapy_time, evening_time, tz, found)
+        if following > now:
+            return found
+        found = following
+
+
+def plan_evening(
+    weekday: int,
+    therapy_time: time,
+    evening_time: time,
+    tz: tzinfo,
+    now: datetime,
+    last_prompt_on: date | None,
+) -> tuple[datetime, datetime]:
+    """When to run the evening job, and which prompt (due instant) it stands for.
+
+    Returns:
+        (run_at, due): `run_at` is `now` for a missed prompt within CATCH_UP that was not
+        handled yet, else the next due instant (then run_at == due).
+    """
+    previous = last_evening(weekday, therapy_time, evening_time, tz, now)
+    if now - previous <= CATCH_UP and last_prompt_on != previous.astimezone(tz).date():
+        return now, previous
+    upcoming = next_evening(weekday, therapy_time, evening_time, tz, now)
+    return upcoming, upcoming
+
+
+def therapy_day_of(prompt_day: date, therapy_time: time, evening_time: time) -> date:
+    """The therapy day a prompt on `prompt_day` is about."""
+    return prompt_day - timedelta(days=day_offset(therapy_time, evening_time))
+
+
+# ---------------------------------------------------------------------- the cue
+
+
+def _cut(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= CUE_CHARS else text[: CUE_CHARS - 1].rstrip() + "…"
+
+
+def cue_text(captures: list[Capture], tz: tzinfo) -> str | None:
+    """What to show before the questions: the landed sentence, else the captures and marks.
+
+    Returns:
+        The cue, or None when nothing with words or no mark was captured.
+    """
+    landed = [c for c in captures if c.landed and c.text]
+    if landed:
+        return texts.CUE_LANDED.format(text=_cut(landed[-1].text or ""))
+    parts: list[str] = []
+    worded = [c for c in captures if c.kind != CaptureKind.MARK and c.text and c.text.strip()]
+    if worded:
+        lines = "\n".join(texts.CUE_ITEM.format(text=_cut(c.text or "")) for c in worded[-3:])
+        parts.append(texts.CUE_CAPTURES.format(lines=lines))
+    marks = [c for c in captures if c.kind == CaptureKind.MARK]
+    if marks:
+        stamps = []
+        for mark in marks[-5:]:
+            at = mark.created_at.replace(tzinfo=UTC).astimezone(tz)
+            stamp = f"{at:%H:%M}"
+            stamps.append(f"{stamp} {_cut(mark.text)}" if mark.text else stamp)
+        parts.append(texts.CUE_MARKS.format(count=len(marks), stamps=", ".join(stamps)))
+    return "\n\n".join(parts) if parts else None
+
+
+# ---------------------------------------------------------------------- the job
+
+
+def _configured(user: User) -> bool:
+    return (
+        user.therapy_weekday is not None
+        and user.therapy_time is not None
+        and user.evening_time is not None
+    )
+
+
+def _zone(user: User) -> tzinfo:
+    """The person's zone (UTC if the stored name stopped resolving)."""
+    try:
+        return load_zone(user.timezone)
+    except ValueError:
+        return UTC
+
+
+def job_name(user_id: int) -> str:
+    return f"evening:{user_id}"
+
+
+async def schedule_evening(
+    application: BetweenApp, user: User, now: datetime | None = None
+) -> datetime | None:
+    """(Re)creates the person's evening job from their row; removes it when turned off.
+
+    Args:
+        application: the running application (its JobQueue).
+        user: the person's row (therapy day and time, evening time, zone).
+        now: aware "now" (tests); default the current time.
+
+    Returns:
+        When the job runs (aware UTC), or None when there is no evening prompt.
+    """
+    name = job_name(user.id)
+    if not _configured(user):
+        remove_job(application.job_queue, name)
+        return None
+    assert user.therapy_weekday is not None and user.therapy_time and user.evening_time
+    now = now or datetime.now(UTC)
+    run_at, due = plan_evening(
+        user.therapy_weekday,
+        user.therapy_time,
+        user.evening_time,
+        _zone(user),
+        now,
+        user.last_evening_prompt_on,
+    )
+    replace_job(
+        application.job_queue,
+        name,
+        fire_evening,
+        when=run_at,
+        data={"due": due.isoformat()},
+        user_id=user.id,
+        chat_id=user.chat_id,
+    )
+    logger.debug("evening prompt for user %s scheduled at %s", user.id, run_at.isoformat())
+    return run_at
+
+
+def start_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.BUTTON_START, callback_data=START)]])
+
+
+async def fire_evening(context: BotContext) -> None:
+    """Sends the evening prompt unless this day was handled; then schedules next week's."""
+    job = context.job
+    assert job is not None and job.user_id is not None
+    data = job.data if isinstance(job.data, dict) else {}
+    due = datetime.fromisoformat(data["due"]) if "due" in data else datetime.now(UTC)
+    async with context.db() as session, session.begin():
+        user = await UserRepository(session).get(job.user_id)
+        if user is None or not _configured(user):
+            return
+        assert user.therapy_time is not None and user.evening_time is not None
+        tz = _zone(user)
+        prompt_day = due.astimezone(tz).date()
+        therapy_day = therapy_day_of(prompt_day, user.therapy_time, user.evening_time)
+        repo = ReflectionRepository(session)
+        if user.last_evening_prompt_on == prompt_day:
+            text = None
+        elif await repo.saved_between(user.id, therapy_day, prompt_day) is not None:
+            text = None
+            user.last_evening_prompt_on = prompt_day
+            logger.info("evening prompt for user %s not needed: reflection saved", user.id)
+        else:
+            cue = cue_text(await repo.captures_between(user.id, therapy_day, prompt_day), tz)
+            text = texts.EVENING_PROMPT.format(cue=cue or texts.EVENING_NOTHING)
+            user.last_evening_prompt_on = prompt_day
+        chat_id = user.chat_id
+    if text is not None:
+        try:
+            await context.bot.send_message(chat_id, text, reply_markup=start_keyboard())
+            logger.info("evening prompt sent to user %s", job.user_id)
+        except TelegramError as exc:
+            logger.warning("evening prompt to user %s failed: %s", job.user_id, type(exc).__name__)
+    later = max(datetime.now(UTC), due) + timedelta(seconds=1)
+    await schedule_evening(context.application, user, now=later)
+
+
+async def reschedule_evening(application: BetweenApp, user: User) -> None:
+    """The `UserScheduler` run at startup and after a settings change."""
+    await schedule_evening(application, user)
+
+
+def register(application: BetweenApp) -> None:
+    """Lets startup and settings changes (re)derive each person's evening job."""
+    application.bot_data.user_schedulers.append(reschedule_evening)

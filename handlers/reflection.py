@@ -1,0 +1,626 @@
+"""/reflect: three questions, answered in the person's own words, made into one paragraph.
+
+The cue comes first (the session's landed sentence, else its captures and marks), then the
+questions one at a time; each answer by text or voice (transcribed and shown back). The bot
+only joins the answers (`assemble`); it never writes or rephrases them.
+
+State lives in two places, so a restart resumes at the same question: the answers and the
+question number in the draft row (written as each answer comes), the conversation state in
+PTB persistence (`storage/persistence.py`). `/cancel` keeps the draft; `/reflect` resumes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import date, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import evening, texts
+from bot.context import BetweenApp, BotContext
+from bot.errors import AudioDecodeError, AudioTooLongError, TranscriptionError
+from handlers.common import ensure_user, local_now, reply, zone_of
+from storage.models import Reflection, ReflectionStatus, User
+from storage.reflections import (
+    QUESTIONS,
+    REVIEW_STEP,
+    ReflectionRepository,
+    answers,
+    get_answer,
+    set_answer,
+)
+from storage.sessions import SessionRepository, utcnow
+from storage.users import UserRepository
+
+logger = logging.getLogger(__name__)
+
+QUESTION, REVIEW, EDITING = range(3)
+WAITING = ConversationHandler.WAITING
+
+PREFIX = "refl:"
+DRAFT_KEY = "reflection_id"  # user_data: the draft being answered
+REDO_KEY = "reflection_redo"  # user_data: after this answer, go straight back to the paragraph
+MAX_ANSWER = 1300  # three answers and a heading still fit one Telegram message (4096)
+MAX_PARAGRAPH = 3900
+QUIET = timedelta(hours=12)  # a conversation left this long ends; /reflect resumes the draft
+GET_FILE_LIMIT = 20 * 1024 * 1024  # the Bot API refuses to hand bots larger files
+_CLOSERS = "\"'”’»)]"
+
+
+def assemble(parts: tuple[str | None, ...] | list[str | None]) -> str:
+    """Joins the answers as sentences: only the person's words, skipped ones left out.
+
+    Each answer gets its whitespace tidied, a capital first letter and a closing full stop if
+    it has no closing punctuation; nothing else is added or changed.
+    """
+    sentences = []
+    for part in parts:
+        words = " ".join((part or "").split())
+        if not words:
+            continue
+        words = words[0].upper() + words[1:]
+        if not words.rstrip(_CLOSERS).endswith((".", "!", "?", "…")):
+            words += "."
+        sentences.append(words)
+    return " ".join(sentences)
+
+
+def last_therapy_day(user: User) -> date | None:
+    """The most recent local date of the person's therapy (today only once it has started)."""
+    if user.therapy_weekday is None:
+        return None
+    now = local_now(user)
+    back = (now.weekday() - user.therapy_weekday) % 7
+    if back == 0 and user.therapy_time is not None and now.time() < user.therapy_time:
+        back = 7
+    return now.date() - timedelta(days=back)
+
+
+# ---------------------------------------------------------------------- keyboards
+
+
+def _keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+def heard_keyboard(step: int) -> InlineKeyboardMarkup:
+    return _keyboard(
+        [
+            (texts.BUTTON_YES, f"{PREFIX}yes:{step}"),
+            (texts.BUTTON_FIX_ANSWER, f"{PREFIX}fix:{step}"),
+        ]
+    )
+
+
+def review_keyboard(can_save: bool = True) -> InlineKeyboardMarkup:
+    redo = [
+        (texts.BUTTON_REDO.format(number=n), f"{PREFIX}redo:{n}") for n in range(1, QUESTIONS + 1)
+    ]
+    if not can_save:
+        return _keyboard(redo)
+    return _keyboard(
+        [(texts.BUTTON_SAVE, f"{PREFIX}save")],
+        redo,
+        [(texts.BUTTON_EDIT_WHOLE, f"{PREFIX}edit")],
+    )
+
+
+def trigger_keyboard(reflection_id: int) -> InlineKeyboardMarkup:
+    """The midweek trigger offer; the triggers flow handles these buttons."""
+    return _keyboard(
+        [
+            (texts.BUTTON_TRIGGER_TIME, f"trg:time:{reflection_id}"),
+            (texts.BUTTON_TRIGGER_SITUATION, f"trg:sit:{reflection_id}"),
+        ],
+        [(texts.BUTTON_LATER, "trg:later")],
+    )
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+async def _answer_query(update: Update, text: str | None = None) -> None:
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer(text)
+        except TelegramError as exc:
+            logger.debug("answerCallbackQuery failed: %s", type(exc).__name__)
+
+
+async def _drop_buttons(update: Update) -> None:
+    """Removes the inline buttons of the message that was tapped (so it can't be tapped twice)."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except TelegramError as exc:
+        logger.debug("could not remove buttons: %s", type(exc).__name__)
+
+
+def _user_id(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
+async def _load(update: Update, context: BotContext, change: object = None) -> Reflection | None:
+    """Loads the open draft (applying `change(draft)` in the same transaction), or None."""
+    user_id = _user_id(update)
+    async with context.db() as session, session.begin():
+        repo = ReflectionRepository(session)
+        draft = None
+        draft_id = context.user_data.get(DRAFT_KEY)
+        if isinstance(draft_id, int):
+            draft = await repo.get(user_id, draft_id)
+            if draft is not None and draft.status != ReflectionStatus.DRAFT:
+                draft = None
+        if draft is None:
+            draft = await repo.latest_draft(user_id)
+        if draft is not None and callable(change):
+            change(draft)
+    if draft is not None:
+        context.user_data[DRAFT_KEY] = draft.id
+    return draft
+
+
+async def _gone(update: Update, context: BotContext) -> int:
+    context.user_data.pop(DRAFT_KEY, None)
+    context.user_data.pop(REDO_KEY, None)
+    await reply(update, texts.REFLECT_GONE)
+    return ConversationHandler.END
+
+
+def _next_step(context: BotContext, step: int) -> int:
+    """Where an answer to `step` leads: the next question, or the paragraph after a redo."""
+    if context.user_data.pop(REDO_KEY, False):
+        return REVIEW_STEP
+    return min(step + 1, REVIEW_STEP)
+
+
+async def _ask(update: Update, context: BotContext, draft: Reflection) -> int:
+    """Asks the draft's current question (showing a kept answer), or shows the paragraph."""
+    if draft.step >= REVIEW_STEP:
+        return await _review(update, context, draft)
+    step = max(1, draft.step)
+    question = texts.REFLECT_QUESTION.format(
+        number=step, question=texts.REFLECT_QUESTIONS[step - 1]
+    )
+    current = get_answer(draft, step)
+    if current:
+        await reply(
+            update,
+            texts.REFLECT_SO_FAR.format(question=question, answer=current),
+            reply_markup=_keyboard([(texts.BUTTON_KEEP_ANSWER, f"{PREFIX}keep:{step}")]),
+        )
+    else:
+        await reply(update, question)
+    return QUESTION
+
+
+def _paragraph(draft: Reflection) -> str:
+    return draft.paragraph or assemble(answers(draft))
+
+
+async def _review(update: Update, context: BotContext, draft: Reflection) -> int:
+    """Shows the assembled paragraph with save / redo one answer / edit the whole."""
+    paragraph = _paragraph(draft)
+    if not paragraph:
+        await reply(update, texts.REFLECT_NOTHING, reply_markup=review_keyboard(can_save=False))
+    else:
+        await reply(
+            update, texts.REFLECT_REVIEW.format(paragraph=paragraph), reply_markup=review_keyboard()
+        )
+    return REVIEW
+
+
+async def _store_answer(
+    update: Update, context: BotContext, text: str | None, *, advance: bool
+) -> Reflection | None:
+    """Writes the answer to the current question; moves on when `advance`."""
+    redo = bool(context.user_data.get(REDO_KEY))
+
+    def change(draft: Reflection) -> None:
+        step = min(max(1, draft.step), QUESTIONS)
+        set_answer(draft, step, text)
+        draft.paragraph = None  # re-assemble from the answers
+        if advance:
+            draft.step = REVIEW_STEP if redo else step + 1
+
+    draft = await _load(update, context, change)
+    if draft is not None and advance:
+        context.user_data.pop(REDO_KEY, None)
+    return draft
+
+
+# ---------------------------------------------------------------------- entry
+
+
+async def begin(update: Update, context: BotContext) -> int:
+    """Shows the cue and asks the first question, or resumes the open draft where it was."""
+    await _answer_query(update)
+    if update.callback_query is not None:
+        await _drop_buttons(update)
+    user = await ensure_user(update, context)
+    tz = zone_of(user)
+    now = local_now(user)
+    async with context.db() as session, session.begin():
+        repo = ReflectionRepository(session)
+        therapy = await repo.session_to_reflect(
+            user.id, utcnow(), now.date(), last_therapy_day(user)
+        )
+        draft = await repo.draft_for(user.id, therapy.id)
+        resumed = draft is not None
+        if draft is None:
+            draft = await repo.start_draft(user.id, therapy.id)
+        saved_before = await repo.saved_for(user.id, therapy.id) is not None
+        captures = [] if resumed else await repo.captures_of(user.id, therapy.id)
+    context.user_data[DRAFT_KEY] = draft.id
+    context.user_data.pop(REDO_KEY, None)
+    logger.info("reflection %s for user %s (resumed=%s)", draft.id, user.id, resumed)
+    if resumed:
+        if draft.step >= REVIEW_STEP:
+            await reply(update, texts.REFLECT_WELCOME_BACK_REVIEW)
+        else:
+            await reply(update, texts.REFLECT_WELCOME_BACK.format(number=max(1, draft.step)))
+    else:
+        await reply(update, evening.cue_text(captures, tz) or texts.CUE_NOTHING)
+        if saved_before:
+            await reply(update, texts.REFLECT_AGAIN)
+        await reply(update, texts.REFLECT_INTRO)
+    return await _ask(update, context, draft)
+
+
+# ---------------------------------------------------------------------- answering
+
+
+async def on_text(update: Update, context: BotContext) -> int:
+    """Stores the typed answer and asks the next question."""
+    assert update.message is not None and update.message.text is not None
+    text = update.message.text.strip()
+    if len(text) > MAX_ANSWER:
+        await reply(update, texts.REFLECT_TOO_LONG.format(length=len(text), limit=MAX_ANSWER))
+        return QUESTION
+    draft = await _store_answer(update, context, text, advance=True)
+    if draft is None:
+        return await _gone(update, context)
+    return await _ask(update, context, draft)
+
+
+async def on_voice(update: Update, context: BotContext) -> int:
+    """Transcribes a spoken answer, stores it and shows it back for a yes or a fix."""
+    message = update.message
+    assert message is not None
+    media = message.voice or message.audio
+    assert media is not None
+    limit = context.settings.max_voice_seconds
+    if media.duration and media.duration > limit:
+        await reply(update, texts.REFLECT_VOICE_TOO_LONG.format(limit=max(1, limit // 60)))
+        return QUESTION
+    if media.file_size and media.file_size > GET_FILE_LIMIT:
+        await reply(update, texts.REFLECT_VOICE_TOO_LONG.format(limit=max(1, limit // 60)))
+        return QUESTION
+    user = await ensure_user(update, context)
+    text = await _transcribe(update, context, message, user)
+    if text is None:
+        return QUESTION
+    if len(text) > MAX_ANSWER:
+        await reply(update, texts.REFLECT_TOO_LONG.format(length=len(text), limit=MAX_ANSWER))
+        return QUESTION
+    draft = await _store_answer(update, context, text, advance=False)
+    if draft is None:
+        return await _gone(update, context)
+    step = min(max(1, draft.step), QUESTIONS)
+    await reply(update, texts.REFLECT_HEARD.format(text=text), reply_markup=heard_keyboard(step))
+    return QUESTION
+
+
+async def _transcribe(
+    update: Update, context: BotContext, message: Message, user: User
+) -> str | None:
+    """The memo's words, or None after telling the person kindly what went wrong."""
+    media = message.voice or message.audio
+    assert media is not None
+    with contextlib.suppress(TelegramError):
+        await message.get_bot().send_chat_action(message.chat_id, ChatAction.TYPING)
+    try:
+        file = await media.get_file()
+        audio = bytes(await file.download_as_bytearray())
+    except TelegramError as exc:
+        logger.warning("reflection voice download failed: %s", type(exc).__name__)
+        await reply(update, texts.REFLECT_VOICE_FAILED)
+        return None
+    transcriber = context.transcriber
+    language = user.language if transcriber.multilingual else None
+    try:
+        transcript = await transcriber.transcribe(audio, language=language)
+    except AudioTooLongError:
+        limit = context.settings.max_voice_seconds
+        await reply(update, texts.REFLECT_VOICE_TOO_LONG.format(limit=max(1, limit // 60)))
+        return None
+    except AudioDecodeError:
+        logger.info("reflection voice from user %s undecodable (%d bytes)", user.id, len(audio))
+        await reply(update, texts.REFLECT_UNDECODABLE)
+        return None
+    except TranscriptionError as exc:
+        logger.warning("reflection transcription failed: %s", type(exc).__name__)
+        await reply(update, texts.REFLECT_VOICE_FAILED)
+        return None
+    text = transcript.text.strip()
+    if not text:
+        await reply(update, texts.REFLECT_NO_WORDS)
+        return None
+    return text
+
+
+def _step_of(update: Update) -> int | None:
+    """The question number at the end of this button's callback data."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    tail = query.data.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+async def on_keep(update: Update, context: BotContext) -> int:
+    """Keeps the answer as heard (or as it was) and asks the next question."""
+    pressed = _step_of(update)
+    holder: dict[str, bool] = {}
+
+    def change(draft: Reflection) -> None:
+        holder["current"] = draft.step == pressed
+        if holder["current"]:
+            draft.step = _next_step(context, draft.step)
+
+    draft = await _load(update, context, change)
+    if draft is None:
+        await _answer_query(update)
+        return await _gone(update, context)
+    if not holder.get("current"):
+        await _answer_query(update, texts.REFLECT_STALE)
+        return QUESTION
+    await _answer_query(update)
+    await _drop_buttons(update)
+    return await _ask(update, context, draft)
+
+
+async def on_fix(update: Update, context: BotContext) -> int:
+    """Asks for the corrected answer as text."""
+    await _answer_query(update)
+    await _drop_buttons(update)
+    await reply(update, texts.REFLECT_TYPE_FIX)
+    return QUESTION
+
+
+async def on_skip(update: Update, context: BotContext) -> int:
+    """Leaves the current question out and asks the next one."""
+    draft = await _store_answer(update, context, None, advance=True)
+    if draft is None:
+        return await _gone(update, context)
+    return await _ask(update, context, draft)
+
+
+async def on_back(update: Update, context: BotContext) -> int:
+    """Goes back to the previous question (from the paragraph: to the last question)."""
+    context.user_data.pop(REDO_KEY, None)
+    holder: dict[str, bool] = {}
+
+    def change(draft: Reflection) -> None:
+        holder["first"] = draft.step <= 1
+        if not holder["first"]:
+            draft.step = min(draft.step, REVIEW_STEP) - 1
+
+    draft = await _load(update, context, change)
+    if draft is None:
+        return await _gone(update, context)
+    if holder.get("first"):
+        await reply(update, texts.REFLECT_FIRST)
+    return await _ask(update, context, draft)
+
+
+async def still_listening(update: Update, context: BotContext) -> None:
+    """Asks the person to wait while their memo is transcribed."""
+    if update.callback_query is not None:
+        await _answer_query(update, texts.REFLECT_LISTENING)
+    else:
+        await reply(update, texts.REFLECT_LISTENING)
+
+
+# ---------------------------------------------------------------------- the paragraph
+
+
+async def review_hint(update: Update, context: BotContext) -> int:
+    """Points at the buttons under the paragraph."""
+    await reply(update, texts.REFLECT_REVIEW_HINT)
+    return REVIEW
+
+
+async def on_redo(update: Update, context: BotContext) -> int:
+    """Asks one question again; its answer leads straight back to the paragraph."""
+    step = _step_of(update) or 1
+
+    def change(draft: Reflection) -> None:
+        draft.step = step
+
+    await _answer_query(update)
+    draft = await _load(update, context, change)
+    if draft is None:
+        return await _gone(update, context)
+    await _drop_buttons(update)
+    context.user_data[REDO_KEY] = True
+    return await _ask(update, context, draft)
+
+
+async def on_edit(update: Update, context: BotContext) -> int:
+    """Asks for the whole paragraph as it should read."""
+    await _answer_query(update)
+    await reply(update, texts.REFLECT_ASK_EDIT)
+    return EDITING
+
+
+async def on_edited(update: Update, context: BotContext) -> int:
+    """Takes the person's own version of the whole paragraph and shows it again."""
+    assert update.message is not None and update.message.text is not None
+    text = " ".join(update.message.text.split())
+    if len(text) > MAX_PARAGRAPH:
+        await reply(update, texts.REFLECT_TOO_LONG.format(length=len(text), limit=MAX_PARAGRAPH))
+        return EDITING
+
+    def change(draft: Reflection) -> None:
+        draft.paragraph = text
+        draft.step = REVIEW_STEP
+
+    draft = await _load(update, context, change)
+    if draft is None:
+        return await _gone(update, context)
+    return await _review(update, context, draft)
+
+
+async def type_please(update: Update, context: BotContext) -> int:
+    """Asks for the edited paragraph as text."""
+    await reply(update, texts.REFLECT_TYPE_EDIT)
+    return EDITING
+
+
+async def back_to_review(update: Update, context: BotContext) -> int:
+    """Leaves editing and shows the paragraph again."""
+    draft = await _load(update, context)
+    if draft is None:
+        return await _gone(update, context)
+    return await _review(update, context, draft)
+
+
+async def on_save(update: Update, context: BotContext) -> int:
+    """Saves the paragraph for the session, pins it and offers a midweek moment."""
+    await _answer_query(update)
+    user_id = _user_id(update)
+    paragraph = ""
+    saved: tuple[int, int, date] | None = None
+    async with context.db() as session, session.begin():
+        repo = ReflectionRepository(session)
+        draft_id = context.user_data.get(DRAFT_KEY)
+        draft = await repo.get(user_id, draft_id) if isinstance(draft_id, int) else None
+        if draft is None or draft.status != ReflectionStatus.DRAFT:
+            draft = await repo.latest_draft(user_id)
+        if draft is not None:
+            paragraph = _paragraph(draft)
+        if draft is not None and paragraph:
+            await repo.save(user_id, draft, paragraph, utcnow())
+            therapy = await SessionRepository(session).get(user_id, draft.session_id)
+            assert therapy is not None  # sessions are deleted only with their reflections
+            day = therapy.local_date
+            saved = (draft.id, draft.version, day)
+    if draft is None:
+        return await _gone(update, context)
+    if saved is None:
+        await reply(update, texts.REFLECT_NOTHING, reply_markup=review_keyboard(can_save=False))
+        return REVIEW
+    reflection_id, version, therapy_day = saved
+    await _drop_buttons(update)
+    context.user_data.pop(DRAFT_KEY, None)
+    context.user_data.pop(REDO_KEY, None)
+    logger.info("reflection %s saved for user %s (version %s)", reflection_id, user_id, version)
+    card = await reply(
+        update, texts.REFLECT_CARD.format(day=f"{therapy_day:%a %d %b}", paragraph=paragraph)
+    )
+    if card is not None:
+        await _pin(context, user_id, card)
+    await reply(update, texts.REFLECT_TRIGGER_OFFER, reply_markup=trigger_keyboard(reflection_id))
+    return ConversationHandler.END
+
+
+async def _pin(context: BotContext, user_id: int, card: Message) -> None:
+    """Pins the paragraph (unpinning the previous one) if the person wants it; never fails."""
+    async with context.db() as session, session.begin():
+        user = await UserRepository(session).get(user_id)
+        if user is None or not user.pin_paragraph:
+            return
+        previous = user.pinned_message_id
+        user.pinned_message_id = card.message_id
+    if previous is not None and previous != card.message_id:
+        try:
+            await context.bot.unpin_chat_message(card.chat_id, message_id=previous)
+        except TelegramError as exc:
+            logger.info("unpin failed for user %s: %s", user_id, type(exc).__name__)
+    try:
+        await context.bot.pin_chat_message(card.chat_id, card.message_id, disable_notification=True)
+    except TelegramError as exc:
+        logger.info("pin failed for user %s: %s", user_id, type(exc).__name__)
+
+
+async def on_cancel(update: Update, context: BotContext) -> int:
+    """Pauses the reflection; the answers so far stay in the draft."""
+    context.user_data.pop(REDO_KEY, None)
+    draft = await _load(update, context)
+    if draft is None:
+        return await _gone(update, context)
+    if draft.step >= REVIEW_STEP:
+        await reply(update, texts.REFLECT_PAUSED_REVIEW)
+    else:
+        await reply(update, texts.REFLECT_PAUSED.format(number=max(1, draft.step)))
+    return ConversationHandler.END
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """Answers a reflection button from a conversation that has ended."""
+    await _answer_query(update, texts.REFLECT_STALE)
+
+
+def register(application: BetweenApp) -> None:
+    text = filters.TEXT & ~filters.COMMAND
+    audio = filters.VOICE | filters.AUDIO
+    review_buttons = [
+        CallbackQueryHandler(on_save, pattern=f"^{PREFIX}save$"),
+        CallbackQueryHandler(on_redo, pattern=f"^{PREFIX}redo:[1-{QUESTIONS}]$"),
+        CallbackQueryHandler(on_edit, pattern=f"^{PREFIX}edit$"),
+    ]
+    application.add_handler(
+        ConversationHandler(
+            entry_points=[
+                CommandHandler("reflect", begin),
+                CallbackQueryHandler(begin, pattern=f"^{evening.START}$"),
+            ],
+            states={
+                QUESTION: [
+                    MessageHandler(text, on_text),
+                    MessageHandler(audio, on_voice, block=False),
+                    CallbackQueryHandler(on_keep, pattern=f"^{PREFIX}(yes|keep):[0-9]$"),
+                    CallbackQueryHandler(on_fix, pattern=f"^{PREFIX}fix:[0-9]$"),
+                    CommandHandler("skip", on_skip),
+                    CommandHandler("back", on_back),
+                ],
+                REVIEW: [
+                    *review_buttons,
+                    CommandHandler("back", on_back),
+                    MessageHandler(text | audio, review_hint),
+                ],
+                EDITING: [
+                    MessageHandler(text, on_edited),
+                    MessageHandler(audio, type_please),
+                    CommandHandler("back", back_to_review),
+                    *review_buttons,
+                ],
+                WAITING: [
+                    MessageHandler(text | audio, still_listening),
+                    CallbackQueryHandler(still_listening, pattern=f"^{PREFIX}"),
+                ],
+            },
+            fallbacks=[CommandHandler("cancel", on_cancel)],
+            name="reflection",
+            persistent=True,
+            allow_reentry=True,
+            conversation_timeout=QUIET,
+        )
+    )
+    application.add_handler(CallbackQueryHandler(stale_button, pattern=f"^{PREFIX}"))
+    evening.register(application)

@@ -1,0 +1,206 @@
+"""PTB persistence in the database: conversation states and user_data survive a restart.
+
+`DatabasePersistence` stores each persistent ConversationHandler's state per conversation key
+and each person's `user_data` as JSON rows in `conversation_states` (the `state` column is
+encrypted at rest like everything else people say). bot_data, chat_data and callback data are
+not stored: bot_data is the live `Services` object, and the rest is unused.
+
+PTB loads persistence in `Application.initialize()`, before `post_init` opens the database,
+so the persistence opens it itself through the `opener` it is given (idempotent).
+
+Rules: user_data values must be JSON values (str, int, float, bool, None, lists, dicts);
+a conversation quiet for longer than `max_age` is not resumed after a restart (its row is
+dropped on load), so a half-finished chat from last week does not swallow today's messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import BasePersistence, PersistenceInput
+
+from bot.context import Services
+from storage.models import ConversationState
+from storage.sessions import utcnow
+
+if TYPE_CHECKING:
+    from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+logger = logging.getLogger(__name__)
+
+USER_DATA = ":user_data"  # the `name` of user_data rows (conversation names never start with ":")
+DEFAULT_MAX_AGE = timedelta(hours=12)
+
+Opener = Callable[[Services], Awaitable[None]]
+
+
+def _key_text(key: ConversationKey) -> str:
+    return json.dumps(list(key), separators=(",", ":"))
+
+
+def _key_user(key: ConversationKey) -> int | None:
+    """The person of a (chat_id, user_id) key: its last integer part (private chats: the same)."""
+    for part in reversed(key):
+        if isinstance(part, int):
+            return part
+    return None
+
+
+class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Services]):
+    """Conversation states and user_data in `conversation_states`, written as they change."""
+
+    def __init__(
+        self,
+        services: Services,
+        opener: Opener,
+        update_interval: float = 1.0,
+        max_age: timedelta = DEFAULT_MAX_AGE,
+    ) -> None:
+        """Creates the persistence; nothing touches the database until PTB asks.
+
+        Args:
+            services: the application's services; their sessionmaker is used (opened on demand).
+            opener: opens the database into `services` (idempotent), e.g. `bot.app.open_database`.
+            update_interval: seconds between PTB's writes of what changed.
+            max_age: conversations quiet for longer are not resumed after a restart.
+        """
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
+            ),
+            update_interval=update_interval,
+        )
+        self.services = services
+        self.opener = opener
+        self.max_age = max_age
+        self._lock = asyncio.Lock()  # SQLite has one writer: write one row at a time
+
+    async def _sessionmaker(self) -> async_sessionmaker[AsyncSession] | None:
+        if self.services.sessionmaker is None:
+            await self.opener(self.services)
+        return self.services.sessionmaker
+
+    async def _write(self, name: str, key: str, user_id: int | None, value: object) -> None:
+        """Upserts one row, or deletes it when `value` is None; failures are logged."""
+        async with self._lock:
+            maker = self.services.sessionmaker
+            if maker is None:  # already shut down: nothing to write into
+                logger.warning("persistence write for %s after the database closed", name)
+                return
+            try:
+                async with maker() as session, session.begin():
+                    if value is None:
+                        await session.execute(
+                            delete(ConversationState).where(
+                                ConversationState.name == name, ConversationState.key == key
+                            )
+                        )
+                        return
+                    await session.merge(
+                        ConversationState(
+                            name=name,
+                            key=key,
+                            user_id=user_id,
+                            state=json.dumps(value, default=str),
+                            updated_at=utcnow(),
+                        )
+                    )
+            except SQLAlchemyError as exc:
+                logger.error("persistence write for %s failed: %s", name, type(exc).__name__)
+
+    async def _rows(self, name: str) -> list[ConversationState]:
+        maker = await self._sessionmaker()
+        assert maker is not None
+        async with maker() as session:
+            result = await session.scalars(
+                select(ConversationState).where(ConversationState.name == name)
+            )
+            return list(result)
+
+    # ---- conversations
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        """Loads one conversation's states; drops those quiet for longer than max_age."""
+        conversations: ConversationDict = {}
+        stale: list[str] = []
+        oldest = utcnow() - self.max_age
+        for row in await self._rows(name):
+            if row.updated_at < oldest or row.state is None:
+                stale.append(row.key)
+                continue
+            try:
+                key = tuple(json.loads(row.key))
+                conversations[key] = json.loads(row.state)
+            except (ValueError, TypeError):
+                logger.warning("unreadable conversation state dropped (%s)", name)
+                stale.append(row.key)
+        for key_text in stale:
+            await self._write(name, key_text, None, None)
+        logger.info("conversation %s: %d resumed, %d stale", name, len(conversations), len(stale))
+        return conversations
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        await self._write(name, _key_text(key), _key_user(key), new_state)
+
+    # ---- user_data
+
+    async def get_user_data(self) -> dict[int, dict[Any, Any]]:
+        data: dict[int, dict[Any, Any]] = {}
+        for row in await self._rows(USER_DATA):
+            try:
+                value = json.loads(row.state or "{}")
+                data[int(row.key)] = value if isinstance(value, dict) else {}
+            except (ValueError, TypeError):
+                logger.warning("unreadable user_data dropped for user %s", row.user_id)
+        return data
+
+    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+        await self._write(USER_DATA, str(user_id), user_id, data if data else None)
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+        """Nothing to refresh: this process is the only writer."""
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self._write(USER_DATA, str(user_id), user_id, None)
+
+    # ---- not stored (see PersistenceInput above)
+
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        return {}
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        """chat_data is not stored."""
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        """chat_data is not stored."""
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        """chat_data is not stored."""
+
+    async def get_bot_data(self) -> Services:
+        return self.services
+
+    async def update_bot_data(self, data: Services) -> None:
+        """bot_data is the live Services object; never stored."""
+
+    async def refresh_bot_data(self, bot_data: Services) -> None:
+        """bot_data is the live Services object; never stored."""
+
+    async def get_callback_data(self) -> CDCData | None:
+        return None
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        """Callback data is not stored."""
+
+    async def flush(self) -> None:
+        """Nothing buffered: every change was written when PTB handed it over."""

@@ -1,0 +1,214 @@
+"""Reflections: the evening's three answers and the paragraph, versioned per therapy session.
+
+A draft row is written as the answers come (nothing typed is lost, even without PTB
+persistence). Saving turns the draft into the session's saved version; a saved one that
+existed before is kept as `superseded`, and the session's triggers move to the new version.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Capture,
+    Reflection,
+    ReflectionStatus,
+    TherapySession,
+    Trigger,
+)
+
+QUESTIONS = 3
+REVIEW_STEP = QUESTIONS + 1  # `step` after the last question: the paragraph is being reviewed
+ANSWER_FIELDS = ("answer_what", "answer_why", "answer_do")
+
+
+def get_answer(reflection: Reflection, step: int) -> str | None:
+    """The answer to question `step` (1-3)."""
+    return getattr(reflection, ANSWER_FIELDS[step - 1])  # type: ignore[no-any-return]
+
+
+def set_answer(reflection: Reflection, step: int, text: str | None) -> None:
+    """Stores the answer to question `step` (1-3); None leaves the question out."""
+    setattr(reflection, ANSWER_FIELDS[step - 1], text)
+
+
+def answers(reflection: Reflection) -> tuple[str | None, str | None, str | None]:
+    return reflection.answer_what, reflection.answer_why, reflection.answer_do
+
+
+class ReflectionRepository:
+    """Reads and writes `reflections` (and finds their session) for one person at a time."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: int, reflection_id: int) -> Reflection | None:
+        return await self.session.scalar(
+            select(Reflection).where(Reflection.user_id == user_id, Reflection.id == reflection_id)
+        )
+
+    async def session_to_reflect(
+        self, user_id: int, now: datetime, today: date, last_therapy_day: date | None
+    ) -> TherapySession:
+        """The session the person reflects on: their latest, or a new one if none fits.
+
+        The latest session is used unless the person's most recent therapy day came after it
+        (nothing was captured that day): then a session dated that therapy day is created.
+
+        Args:
+            user_id: the person.
+            now: naive UTC now (the new session's start when it is dated today).
+            today: the person's local date.
+            last_therapy_day: the most recent local date (today or before) of their therapy
+                weekday, or None without a fixed therapy day.
+        """
+        latest = await self.session.scalar(
+            select(TherapySession)
+            .where(TherapySession.user_id == user_id)
+            .order_by(TherapySession.started_at.desc(), TherapySession.id.desc())
+            .limit(1)
+        )
+        if latest is not None and (
+            last_therapy_day is None or latest.local_date >= last_therapy_day
+        ):
+            return latest
+        fresh = TherapySession(
+            user_id=user_id, started_at=now, local_date=last_therapy_day or today
+        )
+        self.session.add(fresh)
+        await self.session.flush()
+        return fresh
+
+    async def draft_for(self, user_id: int, session_id: int) -> Reflection | None:
+        """The unfinished draft for one session, if the person started one."""
+        return await self.session.scalar(
+            select(Reflection)
+            .where(
+                Reflection.user_id == user_id,
+                Reflection.session_id == session_id,
+                Reflection.status == ReflectionStatus.DRAFT,
+            )
+            .order_by(Reflection.id.desc())
+            .limit(1)
+        )
+
+    async def latest_draft(self, user_id: int) -> Reflection | None:
+        """The person's most recently started unfinished draft."""
+        return await self.session.scalar(
+            select(Reflection)
+            .where(Reflection.user_id == user_id, Reflection.status == ReflectionStatus.DRAFT)
+            .order_by(Reflection.id.desc())
+            .limit(1)
+        )
+
+    async def saved_for(self, user_id: int, session_id: int) -> Reflection | None:
+        """The current saved version for one session."""
+        return await self.session.scalar(
+            select(Reflection)
+            .where(
+                Reflection.user_id == user_id,
+                Reflection.session_id == session_id,
+                Reflection.status == ReflectionStatus.SAVED,
+            )
+            .order_by(Reflection.version.desc())
+            .limit(1)
+        )
+
+    async def saved_between(self, user_id: int, first: date, last: date) -> Reflection | None:
+        """A saved reflection for a session dated `first`..`last` (local dates), if any."""
+        return await self.session.scalar(
+            select(Reflection)
+            .join(TherapySession, TherapySession.id == Reflection.session_id)
+            .where(
+                Reflection.user_id == user_id,
+                TherapySession.user_id == user_id,
+                Reflection.status == ReflectionStatus.SAVED,
+                TherapySession.local_date >= first,
+                TherapySession.local_date <= last,
+            )
+            .limit(1)
+        )
+
+    async def versions(self, user_id: int, session_id: int) -> list[Reflection]:
+        """Every saved and superseded version for one session, oldest first."""
+        result = await self.session.scalars(
+            select(Reflection)
+            .where(
+                Reflection.user_id == user_id,
+                Reflection.session_id == session_id,
+                Reflection.status != ReflectionStatus.DRAFT,
+            )
+            .order_by(Reflection.version)
+        )
+        return list(result)
+
+    async def start_draft(self, user_id: int, session_id: int) -> Reflection:
+        """Creates an empty draft at question 1."""
+        draft = Reflection(
+            user_id=user_id,
+            session_id=session_id,
+            status=ReflectionStatus.DRAFT,
+            step=1,
+            version=0,  # the real version is given on save
+        )
+        self.session.add(draft)
+        await self.session.flush()
+        return draft
+
+    async def save(self, user_id: int, draft: Reflection, paragraph: str, now: datetime) -> None:
+        """Makes the draft the session's saved version; keeps an earlier one as superseded.
+
+        Args:
+            user_id: the person (the draft must be theirs).
+            draft: the draft row, loaded in this session.
+            paragraph: the paragraph as the person confirmed it.
+            now: naive UTC now.
+        """
+        assert draft.user_id == user_id
+        previous = await self.saved_for(user_id, draft.session_id)
+        highest = await self.session.scalar(
+            select(func.max(Reflection.version)).where(
+                Reflection.user_id == user_id, Reflection.session_id == draft.session_id
+            )
+        )
+        if previous is not None and previous.id != draft.id:
+            previous.status = ReflectionStatus.SUPERSEDED
+            # the moments picked for this session now bring back the new version
+            await self.session.execute(
+                update(Trigger)
+                .where(Trigger.user_id == user_id, Trigger.reflection_id == previous.id)
+                .values(reflection_id=draft.id)
+            )
+        draft.version = (highest or 0) + 1
+        draft.status = ReflectionStatus.SAVED
+        draft.paragraph = paragraph
+        draft.step = REVIEW_STEP
+        draft.saved_at = now
+        await self.session.flush()
+
+    async def captures_between(self, user_id: int, first: date, last: date) -> list[Capture]:
+        """Captures and marks of the sessions dated `first`..`last`, oldest first."""
+        result = await self.session.scalars(
+            select(Capture)
+            .join(TherapySession, TherapySession.id == Capture.session_id)
+            .where(
+                Capture.user_id == user_id,
+                TherapySession.user_id == user_id,
+                TherapySession.local_date >= first,
+                TherapySession.local_date <= last,
+            )
+            .order_by(Capture.id)
+        )
+        return list(result)
+
+    async def captures_of(self, user_id: int, session_id: int) -> list[Capture]:
+        """Captures and marks of one session, oldest first."""
+        result = await self.session.scalars(
+            select(Capture)
+            .where(Capture.user_id == user_id, Capture.session_id == session_id)
+            .order_by(Capture.id)
+        )
+        return list(result)
