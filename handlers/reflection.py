@@ -305,7 +305,8 @@ async def on_voice(update: Update, context: BotContext) -> int:
     media = message.voice or message.audio
     assert media is not None
     limit = context.settings.max_voice_seconds
-    if media.duration and media.duration > limit:
+    duration = media.to_dict().get("duration")  # whole seconds, without PTB's deprecation
+    if isinstance(duration, int | float) and duration > limit:
         await reply(update, texts.REFLECT_VOICE_TOO_LONG.format(limit=max(1, limit // 60)))
         return QUESTION
     if media.file_size and media.file_size > GET_FILE_LIMIT:
