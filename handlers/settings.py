@@ -244,6 +244,7 @@ def register(application: BetweenApp) -> None:
             },
             fallbacks=[CommandHandler("cancel", close), CommandHandler("settings", show_menu)],
             name="settings",
+            persistent=True,
             allow_reentry=True,
         )
     )

@@ -173,6 +173,7 @@ def register(application: BetweenApp) -> None:
             },
             fallbacks=[CommandHandler("cancel", cancel), CommandHandler("start", start)],
             name="onboarding",
+            persistent=True,
             allow_reentry=True,
         )
     )
