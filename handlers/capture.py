@@ -25,6 +25,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    TelegramObject,
     Update,
 )
 from telegram.constants import ChatAction
@@ -90,6 +91,12 @@ class Media:
     duration: int | None
 
 
+def _seconds(item: TelegramObject) -> int | None:
+    """Telegram's duration in whole seconds (read without PTB's int/timedelta deprecation)."""
+    value = item.to_dict().get("duration")
+    return int(value) if isinstance(value, int | float) else None
+
+
 def media_of(message: Message) -> Media | None:
     """The voice, audio, video note or audio document in a message, if any."""
     if message.voice:
@@ -99,7 +106,7 @@ def media_of(message: Message) -> Media | None:
             item.file_id,
             item.file_unique_id,
             item.file_size,
-            int(item.duration.total_seconds()),
+            _seconds(item),
         )
     if message.video_note:
         note = message.video_note
@@ -108,7 +115,7 @@ def media_of(message: Message) -> Media | None:
             note.file_id,
             note.file_unique_id,
             note.file_size,
-            int(note.duration.total_seconds()),
+            _seconds(note),
         )
     if message.audio:
         audio = message.audio
@@ -117,7 +124,7 @@ def media_of(message: Message) -> Media | None:
             audio.file_id,
             audio.file_unique_id,
             audio.file_size,
-            int(audio.duration.total_seconds()),
+            _seconds(audio),
         )
     if message.document:  # an .ogg or .m4a sent as a file: the same as audio, no duration
         doc = message.document
@@ -298,9 +305,9 @@ async def _transcribe(
 ) -> CaptureStatus | None:
     services = application.bot_data
     settings = services.settings
-    db = services.sessionmaker
-    if db is None or services.transcriber is None:
-        return None
+    db, transcriber = services.sessionmaker, services.transcriber
+    if db is None or transcriber is None:
+        return None  # shutting down: the row stays pending and is retried at startup
     async with db() as s, s.begin():
         user = await UserRepository(s).get(user_id)
         capture = await CaptureRepository(s).start_attempt(user_id, capture_id)
@@ -308,7 +315,6 @@ async def _transcribe(
             return None
         session = await SessionRepository(s).get(user_id, capture.session_id)
     assert session is not None
-    transcriber = services.transcriber
     language = user.language if transcriber.multilingual else None
     started = time.perf_counter()
     error = precheck(capture, settings)

@@ -6,7 +6,7 @@ then moves it to `transcribed`, `empty` (no words heard) or `failed` (with a sho
 
 from __future__ import annotations
 
-from sqlalchemy import delete, distinct, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Capture, CaptureKind, CaptureStatus
@@ -220,7 +220,9 @@ class CaptureRepository:
         then read per person with `retryable`.
         """
         result = await self.session.scalars(
-            select(distinct(Capture.user_id)).where(
+            select(Capture.user_id)
+            .distinct()
+            .where(
                 Capture.kind.in_(AUDIO_KINDS),
                 Capture.status.in_(statuses),
                 Capture.attempts < max_attempts,
