@@ -81,15 +81,17 @@ def plan_evening(
     tz: tzinfo,
     now: datetime,
     last_prompt_on: date | None,
+    catch_up: bool = True,
 ) -> tuple[datetime, datetime]:
     """When to run the evening job, and which prompt (due instant) it stands for.
 
     Returns:
-        (run_at, due): `run_at` is `now` for a missed prompt within CATCH_UP that was not
-        handled yet, else the next due instant (then run_at == due).
+        (run_at, due): with `catch_up`, `run_at` is `now` for a missed prompt within
+        CATCH_UP that was not handled yet; otherwise the next due instant (run_at == due).
     """
     previous = last_evening(weekday, therapy_time, evening_time, tz, now)
-    if now - previous <= CATCH_UP and last_prompt_on != previous.astimezone(tz).date():
+    missed = now - previous <= CATCH_UP and last_prompt_on != previous.astimezone(tz).date()
+    if catch_up and missed:
         return now, previous
     upcoming = next_evening(weekday, therapy_time, evening_time, tz, now)
     return upcoming, upcoming
@@ -157,7 +159,7 @@ def job_name(user_id: int) -> str:
 
 
 async def schedule_evening(
-    application: BetweenApp, user: User, now: datetime | None = None
+    application: BetweenApp, user: User, now: datetime | None = None, catch_up: bool = False
 ) -> datetime | None:
     """(Re)creates the person's evening job from their row; removes it when turned off.
 
@@ -165,6 +167,8 @@ async def schedule_evening(
         application: the running application (its JobQueue).
         user: the person's row (therapy day and time, evening time, zone).
         now: aware "now" (tests); default the current time.
+        catch_up: send a prompt missed within CATCH_UP now (at startup only: a settings
+            change in the evening must not prompt in the middle of onboarding).
 
     Returns:
         When the job runs (aware UTC), or None when there is no evening prompt.
@@ -182,6 +186,7 @@ async def schedule_evening(
         _zone(user),
         now,
         user.last_evening_prompt_on,
+        catch_up,
     )
     replace_job(
         application.job_queue,
@@ -241,6 +246,19 @@ async def reschedule_evening(application: BetweenApp, user: User) -> None:
     await schedule_evening(application, user)
 
 
+async def catch_up_evenings(application: BetweenApp) -> None:
+    """At startup: sends, once, the prompts that fell due while the bot was down (<= 3 h)."""
+    services = application.bot_data
+    assert services.sessionmaker is not None
+    async with services.sessionmaker() as session:
+        users = await UserRepository(session).all_onboarded()
+    now = datetime.now(UTC)
+    for user in users:
+        if _configured(user):
+            await schedule_evening(application, user, now=now, catch_up=True)
+
+
 def register(application: BetweenApp) -> None:
     """Lets startup and settings changes (re)derive each person's evening job."""
     application.bot_data.user_schedulers.append(reschedule_evening)
+    application.bot_data.startup_hooks.append(catch_up_evenings)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
@@ -29,6 +30,7 @@ from telegram.ext import (
 from bot import evening, texts
 from bot.context import BetweenApp, BotContext
 from bot.errors import AudioDecodeError, AudioTooLongError, TranscriptionError
+from bot.timespec import localize
 from handlers.common import ensure_user, local_now, reply, zone_of
 from storage.models import Reflection, ReflectionStatus, User
 from storage.reflections import (
@@ -75,15 +77,21 @@ def assemble(parts: tuple[str | None, ...] | list[str | None]) -> str:
     return " ".join(sentences)
 
 
-def last_therapy_day(user: User) -> date | None:
-    """The most recent local date of the person's therapy (today only once it has started)."""
+def last_therapy(user: User) -> tuple[date, datetime] | None:
+    """The local date and naive UTC start of the person's most recent therapy session.
+
+    Worked out from the therapy weekday and time (today only once the session has started);
+    None without a fixed therapy day.
+    """
     if user.therapy_weekday is None:
         return None
+    at = user.therapy_time or time(0)
     now = local_now(user)
     back = (now.weekday() - user.therapy_weekday) % 7
-    if back == 0 and user.therapy_time is not None and now.time() < user.therapy_time:
+    if back == 0 and now.time() < at:
         back = 7
-    return now.date() - timedelta(days=back)
+    day = now.date() - timedelta(days=back)
+    return day, localize(day, at, zone_of(user)).replace(tzinfo=None)
 
 
 # ---------------------------------------------------------------------- keyboards
@@ -155,7 +163,9 @@ def _user_id(update: Update) -> int:
     return update.effective_user.id
 
 
-async def _load(update: Update, context: BotContext, change: object = None) -> Reflection | None:
+async def _load(
+    update: Update, context: BotContext, change: Callable[[Reflection], None] | None = None
+) -> Reflection | None:
     """Loads the open draft (applying `change(draft)` in the same transaction), or None."""
     user_id = _user_id(update)
     async with context.db() as session, session.begin():
@@ -168,7 +178,7 @@ async def _load(update: Update, context: BotContext, change: object = None) -> R
                 draft = None
         if draft is None:
             draft = await repo.latest_draft(user_id)
-        if draft is not None and callable(change):
+        if draft is not None and change is not None:
             change(draft)
     if draft is not None:
         context.user_data[DRAFT_KEY] = draft.id
@@ -257,9 +267,7 @@ async def begin(update: Update, context: BotContext) -> int:
     now = local_now(user)
     async with context.db() as session, session.begin():
         repo = ReflectionRepository(session)
-        therapy = await repo.session_to_reflect(
-            user.id, utcnow(), now.date(), last_therapy_day(user)
-        )
+        therapy = await repo.session_to_reflect(user.id, utcnow(), now.date(), last_therapy(user))
         draft = await repo.draft_for(user.id, therapy.id)
         resumed = draft is not None
         if draft is None:

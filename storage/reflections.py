@@ -51,19 +51,19 @@ class ReflectionRepository:
         )
 
     async def session_to_reflect(
-        self, user_id: int, now: datetime, today: date, last_therapy_day: date | None
+        self, user_id: int, now: datetime, today: date, last_therapy: tuple[date, datetime] | None
     ) -> TherapySession:
         """The session the person reflects on: their latest, or a new one if none fits.
 
         The latest session is used unless the person's most recent therapy day came after it
-        (nothing was captured that day): then a session dated that therapy day is created.
+        (nothing was captured that day): then a session for that therapy day is created.
 
         Args:
             user_id: the person.
-            now: naive UTC now (the new session's start when it is dated today).
+            now: naive UTC now (the new session's start without a therapy day).
             today: the person's local date.
-            last_therapy_day: the most recent local date (today or before) of their therapy
-                weekday, or None without a fixed therapy day.
+            last_therapy: the local date and naive UTC start of their most recent therapy
+                session by its weekday and time, or None without a fixed therapy day.
         """
         latest = await self.session.scalar(
             select(TherapySession)
@@ -71,13 +71,10 @@ class ReflectionRepository:
             .order_by(TherapySession.started_at.desc(), TherapySession.id.desc())
             .limit(1)
         )
-        if latest is not None and (
-            last_therapy_day is None or latest.local_date >= last_therapy_day
-        ):
+        if latest is not None and (last_therapy is None or latest.local_date >= last_therapy[0]):
             return latest
-        fresh = TherapySession(
-            user_id=user_id, started_at=now, local_date=last_therapy_day or today
-        )
+        day, started_at = last_therapy if last_therapy is not None else (today, now)
+        fresh = TherapySession(user_id=user_id, started_at=started_at, local_date=day)
         self.session.add(fresh)
         await self.session.flush()
         return fresh

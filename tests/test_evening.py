@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.evening import (
+    catch_up_evenings,
     day_offset,
     job_name,
     last_evening,
@@ -122,6 +123,8 @@ def test_missed_prompt_is_caught_up_within_three_hours_only() -> None:
     # back four hours later: too late for tonight, skip to next week
     late = due + timedelta(hours=4)
     assert plan_evening(TUE, time(17), EVENING, BERLIN, late, None) == (nxt, nxt)
+    # a settings change that evening (not a startup) never prompts on the spot
+    assert plan_evening(TUE, time(17), EVENING, BERLIN, now, None, catch_up=False) == (nxt, nxt)
 
 
 def _zone_at(local_hour: int) -> tuple[str, ZoneInfo]:
@@ -197,8 +200,8 @@ async def test_evening_prompt_fires_once_for_two_people(
             assert local.weekday() == (soon if user_id == 301 else bob_soon).weekday()
             assert local.date() > datetime.now(zone).date() + timedelta(days=5)
 
-        # a restart-like rebuild on the same evening does not send it again
-        await reschedule_user(app, 301)
+        # the startup catch-up on the same evening does not send it again
+        await catch_up_evenings(app)
         assert await alice.no_message_within(1.0)
 
         # the button starts the reflection with the cue and question 1
@@ -236,3 +239,33 @@ async def test_no_prompt_without_therapy_day_or_when_turned_off(
         await reschedule_user(app, 312)
         await asyncio.sleep(0.05)  # schedule_removal is applied by the scheduler thread
         assert not app.job_queue.get_jobs_by_name(job_name(312))
+
+
+async def test_prompt_missed_while_down_is_sent_once_after_restart(
+    server: TelegramTestServer, start_bot
+) -> None:
+    name, tz = _zone_at(12)
+    an_hour_ago = datetime.now(tz) - timedelta(hours=1)
+    frank = server.person(user_id=321, first_name="Frank")
+    async with start_bot() as app:
+        async with app.bot_data.sessionmaker() as s, s.begin():
+            s.add(
+                User(
+                    id=321,
+                    chat_id=321,
+                    timezone=name,
+                    therapy_weekday=an_hour_ago.weekday(),
+                    therapy_time=time(0, 0),
+                    evening_time=an_hour_ago.time().replace(microsecond=0),
+                    onboarded=True,
+                )
+            )
+        # a settings change is not a startup: no prompt for an evening that already passed
+        await reschedule_user(app, 321)
+        assert await frank.no_message_within(1.0)
+    async with start_bot():
+        prompt = await frank.next_message(timeout=5)
+        assert "evening after your session" in prompt.text
+        assert await frank.no_message_within(1.0)
+    async with start_bot():
+        assert await frank.no_message_within(1.5)

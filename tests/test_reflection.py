@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import string
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.evening import cue_text
 from handlers.reflection import assemble
 from storage.models import (
     Capture,
@@ -306,3 +309,84 @@ async def test_restart_mid_conversation_resumes_at_the_same_question(
         assert saved.status == ReflectionStatus.SAVED
         # the draft row is the same one the first run started
         assert saved.id == draft.id and saved.answer_what == "boundaries are kind"
+
+
+async def test_a_new_therapy_day_gets_its_own_session(
+    server: TelegramTestServer, start_bot
+) -> None:
+    today = datetime.now(UTC).date()
+    yesterday = today - timedelta(days=1)
+    async with start_bot() as app:
+        async with app.bot_data.sessionmaker() as s, s.begin():
+            s.add(
+                User(
+                    id=405,
+                    chat_id=405,
+                    timezone="UTC",
+                    therapy_weekday=yesterday.weekday(),
+                    therapy_time=time(10),
+                    onboarded=True,
+                )
+            )
+            await s.flush()
+            old = TherapySession(
+                user_id=405,
+                started_at=datetime.combine(today - timedelta(days=8), time(10)),
+                local_date=today - timedelta(days=8),
+            )
+            s.add(old)
+            await s.flush()
+            s.add(
+                Reflection(
+                    user_id=405,
+                    session_id=old.id,
+                    status=ReflectionStatus.SAVED,
+                    version=1,
+                    step=4,
+                    paragraph="Last week.",
+                )
+            )
+            s.add(
+                Capture(
+                    user_id=405,
+                    session_id=old.id,
+                    kind=CaptureKind.MARK,
+                    status=CaptureStatus.SAVED,
+                    chat_id=405,
+                    created_at=datetime.combine(today - timedelta(days=8), time(10, 20)),
+                )
+            )
+        gil = server.person(user_id=405, first_name="Gil")
+        gil.command("reflect")
+        cue, intro, first = await opening(gil)
+        assert "Nothing was captured for this session" in cue
+        assert "already saved" not in intro and Q1 in first
+        *_, draft = await reflections(app, 405)
+        async with app.bot_data.sessionmaker() as s:
+            session = await s.get(TherapySession, draft.session_id)
+        assert session is not None and session.id != old.id
+        assert (session.local_date, session.started_at) == (
+            yesterday,
+            datetime.combine(yesterday, time(10)),
+        )
+
+
+def test_cue_lists_landed_else_captures_and_marks() -> None:
+    def capture(kind: CaptureKind, text: str | None, minute: int, landed: bool = False):
+        return Capture(
+            kind=kind,
+            text=text,
+            landed=landed,
+            created_at=datetime(2026, 10, 13, 15, minute),
+        )
+
+    berlin = ZoneInfo("Europe/Berlin")
+    marks = [capture(CaptureKind.MARK, None, 5), capture(CaptureKind.MARK, "the chair", 20)]
+    memo = capture(CaptureKind.VOICE, "I go quiet when money comes up", 40)
+    cue = cue_text([*marks, memo], berlin)
+    assert cue is not None
+    assert "What you captured:\n• I go quiet when money comes up" in cue
+    assert "Moments you marked (2): 17:05, 17:20 the chair" in cue
+    landed = capture(CaptureKind.TEXT, "I can say no", 50, landed=True)
+    assert cue_text([*marks, memo, landed], berlin) == "What landed:\nI can say no"
+    assert cue_text([], berlin) is None
