@@ -19,6 +19,7 @@ from telegram.warnings import PTBUserWarning
 from bot import texts
 from bot.config import Settings
 from bot.context import BetweenApp, BotContext, Services
+from bot.keys import ensure_canary, verify_key
 from bot.scheduling import rebuild_all
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.encrypted import TextCipher
@@ -34,7 +35,13 @@ async def open_database(services: Services) -> None:
     settings = services.settings
     cipher = TextCipher(settings.encryption_keys) if settings.encryption_keys else None
     engine = create_engine(settings.database_url, cipher)
-    await migrate(engine)
+    try:
+        await verify_key(engine, cipher)  # before migrating: a wrong key changes nothing
+        await migrate(engine)
+        await ensure_canary(engine, cipher)
+    except BaseException:
+        await engine.dispose()
+        raise
     services.engine = engine
     services.sessionmaker = create_sessionmaker(engine)
 
