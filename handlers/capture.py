@@ -35,6 +35,7 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -408,6 +409,11 @@ async def show(
                 text, chat_id=capture.chat_id, message_id=edit_message_id, reply_markup=keyboard
             )
             message_id = edit_message_id
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                message_id = edit_message_id  # it already says exactly this
+            else:
+                logger.info("edit of capture %s failed (%s); sending anew", capture.id, exc.message)
         except TelegramError as exc:
             logger.info(
                 "edit of capture %s failed (%s); sending anew", capture.id, type(exc).__name__
@@ -818,7 +824,7 @@ def register(application: BetweenApp) -> None:
                     CommandHandler("cancel", fix_cancel),
                     MessageHandler(NEW_MESSAGE & ~filters.COMMAND & ~AUDIO_MESSAGE, fix_not_text),
                 ],
-                ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, fix_timeout)],
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, fix_timeout)],
             },
             fallbacks=[CommandHandler("cancel", fix_cancel)],
             name="capture_fix",

@@ -328,3 +328,24 @@ async def test_logs_carry_ids_and_timings_never_content(
     assert f"capture {voice.id} user 808" in logged and "RTF" in logged
     for secret in ("secret sentence", "private note", "partner", "money", "angry"):
         assert secret not in logged.lower()
+
+
+async def test_transcript_is_sent_anew_when_the_placeholder_cannot_be_edited(
+    server: TelegramTestServer, start_bot
+) -> None:
+    async with start_bot() as app:
+        ivan = server.person(user_id=909, first_name="Ivan")
+        server.fail_next(
+            "editMessageText", status=400, description="Bad Request: message to edit not found"
+        )
+        ivan.send_voice(FIXTURES / "speech_06.ogg")
+        placeholder = await ivan.next_message()
+        card = await ivan.next_message(timeout=60)
+        assert wer("speech_06.ogg", card.text.split("\n\n")[0]) <= 0.2, card.text
+        assert card.button_texts == BUTTONS
+
+        async def moved() -> bool:
+            return (await captures(app, 909))[0].reply_message_id == card.message_id
+
+        await eventually(moved)
+        assert placeholder.message_id != card.message_id
