@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Column, Table, Text, func, insert, inspect, select, text, type_coerce
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import TypeCoerce
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import TypeCoerce
 
 from bot.errors import EncryptionKeyError
 from storage.encrypted import MARKER, EncryptedText, TextCipher, looks_encrypted
@@ -102,9 +102,10 @@ def _count_plain(conn: Connection) -> int:
     total = 0
     for _table, column in encrypted_columns():
         raw = _raw(column)
-        total += conn.scalar(
-            select(func.count()).where(raw.is_not(None), raw.not_like(MARKER + "%"))
-        ) or 0
+        total += (
+            conn.scalar(select(func.count()).where(raw.is_not(None), raw.not_like(MARKER + "%")))
+            or 0
+        )
     return total
 
 
