@@ -283,3 +283,37 @@ async def test_sessions_table_is_per_person(server: TelegramTestServer, start_bo
         async with app.bot_data.sessionmaker() as s:
             owners = list(await s.scalars(select(TherapySession.user_id)))
         assert sorted(owners) == [101, 202]
+
+
+async def test_a_failed_memo_can_be_typed_instead(server: TelegramTestServer, start_bot) -> None:
+    async with start_bot() as app:
+        jo = server.person(user_id=111, first_name="Jo")
+        jo.send_voice(FIXTURES / "random.ogg")
+        await jo.next_message()
+        failed = await jo.next_edit(timeout=60)
+        jo.press("✎ Fix", failed.message_id)
+        await jo.next_message()
+        jo.send_text("Rest is not a reward.")
+        assert "Rest is not a reward." in (await jo.next_message()).text
+        [row] = await captures(app, 111)
+        assert (row.status, row.error, row.text) == (
+            CaptureStatus.SAVED,
+            None,
+            "Rest is not a reward.",
+        )
+        jo.command("retry")
+        assert "Nothing to retry" in (await jo.next_message()).text
+
+
+async def test_captured_text_is_encrypted_at_rest(server: TelegramTestServer, start_bot) -> None:
+    from cryptography.fernet import Fernet
+    from sqlalchemy import text
+
+    async with start_bot(encryption_key=Fernet.generate_key().decode()) as app:
+        kim = server.person(user_id=222, first_name="Kim")
+        kim.send_text("the sentence that landed")
+        await kim.next_message()
+        async with app.bot_data.sessionmaker() as s:
+            raw = await s.scalar(text("SELECT text FROM captures WHERE user_id = 222"))
+        assert raw.startswith("fernet:") and "landed" not in raw
+        assert (await captures(app, 222))[0].text == "the sentence that landed"
