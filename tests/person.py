@@ -191,6 +191,7 @@ class Person:
         mime_type: str | None = None,
         file_size: int | None = None,
         caption: str | None = None,
+        reply_to: int | BotMessage | None = None,
         **extra: Any,
     ) -> Sent:
         raw = _read(data) if data is not None else b"\x00fake-" + kind.encode()
@@ -202,7 +203,7 @@ class Person:
         content: JSONDict = {kind: media_json(kind, stored, extra)}
         if caption:
             content["caption"] = caption
-        return self._message(content)
+        return self._message(content, **self._reply(reply_to))
 
     def send_voice(
         self,
@@ -212,6 +213,7 @@ class Person:
         mime_type: str = "audio/ogg",
         file_size: int | None = None,
         caption: str | None = None,
+        reply_to: int | BotMessage | None = None,
     ) -> Sent:
         """A voice memo; ``file_size``/``duration`` override what the bytes say (fake 25 MB)."""
         return self._send_file(
@@ -220,6 +222,7 @@ class Person:
             mime_type=mime_type,
             file_size=file_size,
             caption=caption,
+            reply_to=reply_to,
             duration=duration,
         )
 
