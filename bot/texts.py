@@ -168,6 +168,10 @@ REFLECT_VOICE_TOO_LONG = (
     "That memo is longer than I can transcribe ({limit} min). Could you say it in a "
     "shorter one, or type it?"
 )
+REFLECT_VOICE_TOO_BIG = (
+    "That file is over 20 MB, more than Telegram lets me fetch. Could you send a shorter "
+    "memo, or type it?"
+)
 REFLECT_VOICE_FAILED = (
     "I couldn't transcribe that just now. Could you send it again in a moment, or type it?"
 )

@@ -318,7 +318,7 @@ async def on_voice(update: Update, context: BotContext) -> int:
         await reply(update, texts.REFLECT_VOICE_TOO_LONG.format(limit=max(1, limit // 60)))
         return QUESTION
     if media.file_size and media.file_size > GET_FILE_LIMIT:
-        await reply(update, texts.REFLECT_VOICE_TOO_LONG.format(limit=max(1, limit // 60)))
+        await reply(update, texts.REFLECT_VOICE_TOO_BIG)
         return QUESTION
     user = await ensure_user(update, context)
     text = await _transcribe(update, context, message, user)

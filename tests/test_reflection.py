@@ -266,6 +266,22 @@ async def test_voice_answer_is_transcribed_and_confirmed(
         assert "couldn't play that" in (await bob.next_message(timeout=60)).text
         bob.send_voice(FIXTURES / "silence.ogg")
         assert "couldn't hear any words" in (await bob.next_message(timeout=60)).text
+        bob.send_voice(FIXTURES / "speech_01.ogg", file_size=25 * 1024 * 1024)
+        assert "over 20 MB" in (await bob.next_message()).text
+        bob.send_voice(FIXTURES / "speech_01.ogg", duration=700)
+        assert "longer than I can transcribe (10 min)" in (await bob.next_message()).text
+        # text sent while a memo is still being transcribed gets a "one moment"
+        bob.send_voice(FIXTURES / "speech_01.ogg")
+        bob.send_text("hello?")
+        replies = [(await bob.next_message(timeout=60)).text for _ in range(2)]
+        assert any("still listening" in text for text in replies)
+        heard_rest = next(text for text in replies if text.startswith("I heard:"))
+        assert "rest" in heard_rest.lower()
+        bob.command("skip")  # leaves question 3 out (the memo answer is dropped)
+        skipped = await bob.next_message()
+        assert "You left out" not in skipped.text and "Here it is" in skipped.text
+        bob.command("back")
+        assert Q3 in (await bob.next_message()).text
         stale = bob.press_raw("refl:yes:2", heard.message_id)  # from question 2: no effect
         assert await server.wait_for(lambda: stale.callback_query_id in server.callback_answers, 5)
         answered = server.callback_answers[stale.callback_query_id]
@@ -273,6 +289,7 @@ async def test_voice_answer_is_transcribed_and_confirmed(
         assert await bob.no_message_within(0.3)
         bob.send_text("call my sister")
         review = await bob.next_message()
+        assert "Call my sister." in review.text
         assert "I keep apologising for nothing. Call my sister." in review.text
         (draft,) = await reflections(app, 402)
         assert draft.answer_why == "I keep apologising for nothing"
