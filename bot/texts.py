@@ -222,6 +222,112 @@ CUE_NOTHING = (
 )
 
 # ---- triggers and recall (handlers/triggers.py, recall.py)
+TRG_NEEDS_REFLECTION = (
+    "There's no paragraph to bring back yet. Reflect first with /reflect, "
+    "then pick the moment it should come back."
+)
+TRG_CHOOSE = "When should “{headline}” come back to you? A time, or a situation?"
+TRG_BUTTON_TIME = "⏰ A time"
+TRG_BUTTON_SITUATION = "💬 A situation"
+TRG_ASK_TIME = (
+    "When? Type it, like thu 08:00 morning walk, tomorrow 7pm or every weekday 8:30. "
+    "Or tap a day. (/cancel to stop)"
+)
+TRG_ASK_HOUR = "{day}: at what time? Tap an hour, or type one like {example}."
+TRG_ASK_SITUATION = (
+    "What's the situation? Finish the sentence “When …”, for example: "
+    "when my partner brings up money. (/cancel to stop)"
+)
+TRG_ASK_CHANGE_TIME = (
+    "Send the new time, like thu 08:00 or every weekday 8:30, or tap a day. "
+    "(/cancel keeps it as it is)"
+)
+TRG_ASK_CHANGE_SITUATION = (
+    "Send the new situation, like: when my partner brings up money. "
+    "(/cancel keeps it as it is)"
+)
+TRG_AS_SITUATION = (
+    "That doesn't read like a time to me. Keep it as a situation?\n“{cue}”\n"
+    "When it happens, /recall finds your paragraph by its words."
+)
+TRG_BUTTON_YES_SITUATION = "Yes, a situation"
+TRG_BUTTON_NO_TIME = "No, I meant a time"
+TRG_BUTTON_SITUATION_INSTEAD = "💬 A situation instead"
+TRG_BUTTON_TOMORROW = "Tomorrow"
+TRG_TIME_SET = "Set: {when}.\nI'll send you your paragraph then."
+TRG_SITUATION_SET = (
+    "Saved as a situation: “{cue}”.\n"
+    "When it happens, send /recall {word} and your paragraph comes right back."
+)
+TRG_CHANGED = "Changed: {when}."
+TRG_LATER = "Okay. Whenever you like, /trigger picks a moment for it."
+TRG_CANCELLED = "Okay, no moment set. /trigger any time."
+TRG_NO_WORDS = "I couldn't make out words in that. Could you type the situation?"
+TRG_BUTTON_UNDO = "↩ Undo"
+TRG_BUTTON_WEEKLY = "🔁 Every week instead"
+TRG_UNDONE = "Okay, removed. /trigger picks another moment."
+TRG_NOW_WEEKLY = "Now {when}."
+TRG_LIST = "Your moments:\n\n{lines}"
+TRG_LIST_EMPTY = "No moments set. /trigger picks one for your latest paragraph."
+TRG_LIST_NEXT = "next: {when}"
+TRG_LIST_PAUSED = "paused"
+TRG_BUTTON_PAUSE = "{n} ⏸ Pause"
+TRG_BUTTON_RESUME = "{n} ▶ Resume"
+TRG_BUTTON_CHANGE = "{n} ✏ Change"
+TRG_BUTTON_DELETE = "{n} 🗑 Delete"
+TRG_PAUSED = "Paused."
+TRG_RESUMED = "Resumed."
+TRG_DELETED = "Deleted."
+TRG_SPENT = "That one-off time has passed. Tap Change to pick a new one."
+TRG_GONE = "That's no longer available."
+TRG_TIME_ICON = "⏰"
+TRG_SITUATION_ICON = "💬"
+TRG_MISSED = (
+    "I was offline when {count} of your moments came ({which}), so I didn't send "
+    "{them}. /recall brings your paragraph back any time."
+)
+RECALL_NOTHING = (
+    "Nothing to bring back yet. After your next session, /reflect turns what landed "
+    "into a paragraph in your own words."
+)
+RECALL_NO_MATCH = (
+    "I found nothing for “{query}” in what you wrote. /recall alone shows your latest "
+    "paragraph."
+)
+RECALL_NO_HEADLINE = "Your paragraph"
+RECALL_CARD = "<b>{headline}</b>\n\n{paragraph}{triggers}\n\n<i>Written {written}</i>{matches}"
+RECALL_MATCHES = "\n<i>Best of {count} matches for “{query}”.</i>"
+RECALL_CAPTURE_HIT = (
+    "Found in what you captured on {written}:\n\n“{text}”\n\n"
+    "There's no paragraph for that session yet."
+)
+RECALL_PING = "<b>{headline}</b>\n\n{paragraph}\n\n{trigger}"
+RECALL_BUTTON_OLDER = "◀ older"
+RECALL_BUTTON_NEWER = "newer ▶"
+RECALL_BUTTON_HELPED = "It helped"
+RECALL_BUTTON_NOT_HELPED = "Didn't help"
+RECALL_BUTTON_NOT_TRIED = "Didn't get to it"
+RECALL_BUTTON_READ = "I read it"
+RECALL_CHOSEN = "✓ {label}"
+RECALL_NOTED = "Noted."
+FOLLOWUP_ASK = (
+    "How did it go with “{headline}”? Tap one, or reply to this message with a few "
+    "words or a voice memo."
+)
+FOLLOWUP_ANSWERED = (
+    "How did it go with “{headline}”? {choice}.\n"
+    "If you like, reply to this message with a few words about it."
+)
+FOLLOWUP_KEPT = "Kept with your paragraph. It goes into the digest before your next session."
+FOLLOWUP_NO_WORDS = "I couldn't make out words in that. Could you type a few?"
+DIGEST_HEAD = "Tomorrow is your session. Your week between, to bring into the room:"
+DIGEST_LANDED = "<b>What landed</b>\n“{text}”"
+DIGEST_PARAGRAPH = "<b>Your paragraph</b>\n<b>{headline}</b>\n{paragraph}"
+DIGEST_RECALLS = "You brought it back {count} {times}: {helped} helped, {not_helped} didn't."
+DIGEST_NO_RECALLS = "It didn't come back to you this week. That's worth bringing in too."
+DIGEST_OUTCOMES = "<b>How it went, in your words</b>\n{lines}"
+DIGEST_OUTCOME_LINE = "• {day}: “{text}”"
+DIGEST_FOOT = "Bring this into the room."
 
 # ---- privacy and data rights (handlers/privacy.py)
 

@@ -1,0 +1,297 @@
+"""/recall: the paragraph back in one message; browse sessions; say how it went.
+
+`/recall` shows the latest saved paragraph, `/recall WORDS` the best match among the
+person's own paragraphs, answers, captures and situation cues (storage/search.py). Each
+shown card is a Recall row whose "How did it go?" follow-up comes `followup_hours` later.
+An answer is a tap on the follow-up's buttons, or a reply (text or voice) to the follow-up,
+the card or the ping; replies to other messages are left to the other flows (captures).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import followups, texts
+from bot.cards import (
+    cut,
+    day_label,
+    headline_of,
+    helped_row,
+    recall_card,
+    recall_keyboard,
+)
+from bot.context import BetweenApp, BotContext
+from bot.errors import TranscriptionError
+from handlers.common import ensure_user, reply, zone_of
+from storage.models import Recall, RecallSource, Reflection
+from storage.recalls import RecallRepository
+from storage.search import search
+from storage.sessions import utcnow
+from storage.triggers import TriggerRepository
+from storage.users import UserRepository
+
+logger = logging.getLogger(__name__)
+
+MAX_QUERY = 200
+MAX_OUTCOME = 2000
+MAX_VOICE_BYTES = 20 * 1024 * 1024
+REPLY_GROUP = -1  # before the flows in group 0, so a follow-up answer is not taken as a capture
+
+
+async def _card(
+    recalls: RecallRepository,
+    triggers: TriggerRepository,
+    recall: Recall,
+    reflection: Reflection,
+    user_id: int,
+    tz,  # type: ignore[no-untyped-def]
+    *,
+    query: str | None = None,
+    matches: int = 0,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The card text and its buttons for one recall showing `reflection`."""
+    rows = await triggers.for_reflection(user_id, reflection.id)
+    older, newer = await recalls.neighbours(user_id, reflection)
+    text = recall_card(reflection, rows, tz, datetime.now(UTC), query=query, matches=matches)
+    return text, recall_keyboard(recall.id, older, newer, recall.helped)
+
+
+async def recall_command(update: Update, context: BotContext) -> None:
+    """Shows the latest paragraph, or the best match for the words after /recall."""
+    user = await ensure_user(update, context)
+    query = " ".join(context.args or []).strip()[:MAX_QUERY]
+    tz = zone_of(user)
+    async with context.db() as session, session.begin():
+        recalls = RecallRepository(session)
+        matches = 0
+        if query:
+            hits = await search(session, user.id, query, limit=20)
+            if not hits:
+                await reply(update, texts.RECALL_NO_MATCH.format(query=cut(query, 60)))
+                return
+            best, matches = hits[0], len(hits)
+            if best.reflection_id is None:
+                capture = await recalls.capture(user.id, best.capture_id or -1)
+                if capture is not None and capture.text:
+                    await reply(
+                        update,
+                        texts.RECALL_CAPTURE_HIT.format(
+                            written=day_label(capture.created_at, tz), text=cut(capture.text, 3000)
+                        ),
+                    )
+                return
+            reflection = await recalls.saved(user.id, best.reflection_id)
+            source = RecallSource.SEARCH
+        else:
+            reflection = await recalls.latest_saved(user.id)
+            source = RecallSource.COMMAND
+        if reflection is None:
+            await reply(update, texts.RECALL_NOTHING)
+            return
+        recall = await recalls.add(user.id, reflection.id, source)
+        text, keyboard = await _card(
+            recalls,
+            TriggerRepository(session),
+            recall,
+            reflection,
+            user.id,
+            tz,
+            query=query,
+            matches=matches,
+        )
+    message = await reply(update, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    logger.info("recall %s (%s) shown to %s", recall.id, source.value, user.id)
+    if message is not None:
+        await followups.after_recall_sent(
+            context.application, user.id, recall.id, message.message_id, user.followup_hours
+        )
+
+
+def _ints(data: str, prefix: str) -> list[int] | None:
+    """The numbers after `prefix` in callback data, or None if it was tampered with."""
+    try:
+        return [int(part) for part in data.removeprefix(prefix).split(":")]
+    except ValueError:
+        return None
+
+
+async def _edit(
+    message: Message | None,
+    text: str | None,
+    markup: InlineKeyboardMarkup | None,
+    *,
+    html_mode: bool = True,
+) -> None:
+    """Edits a bot message in place; "not modified" and vanished messages are only logged."""
+    if message is None:
+        return
+    try:
+        if text is None:
+            await message.edit_reply_markup(reply_markup=markup)
+        else:
+            await message.edit_text(
+                text, parse_mode=ParseMode.HTML if html_mode else None, reply_markup=markup
+            )
+    except BadRequest as exc:
+        logger.info("edit of message %s skipped: %s", message.message_id, type(exc).__name__)
+    except TelegramError as exc:
+        logger.warning("edit of message %s failed: %s", message.message_id, type(exc).__name__)
+
+
+async def recall_button(update: Update, context: BotContext) -> None:
+    """Browses to another session, or notes that it was read or whether it helped."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    action, _, rest = query.data.removeprefix("rc:").partition(":")
+    numbers = _ints(rest, "")
+    user = await ensure_user(update, context)
+    tz = zone_of(user)
+    if not numbers or action not in {"nav", "helped", "read"}:
+        await query.answer(texts.TRG_GONE)
+        return
+    message = query.message if isinstance(query.message, Message) else None
+    async with context.db() as session, session.begin():
+        recalls = RecallRepository(session)
+        recall = await recalls.get(user.id, numbers[0])
+        if recall is None or (action != "read" and len(numbers) != 2):
+            await query.answer(texts.TRG_GONE)
+            return
+        text: str | None = None
+        if action == "nav":
+            reflection = await recalls.saved(user.id, numbers[1])
+            if reflection is None:
+                await query.answer(texts.TRG_GONE)
+                return
+            recall.reflection_id = reflection.id
+            text, keyboard = await _card(
+                recalls, TriggerRepository(session), recall, reflection, user.id, tz
+            )
+        else:
+            if action == "read":
+                recall.read_at = recall.read_at or utcnow()
+            else:
+                recall.helped = bool(numbers[1])
+            keyboard = await _keyboard(recalls, recall, user.id)
+    await query.answer(None if action == "nav" else texts.RECALL_NOTED)
+    await _edit(message, text, keyboard)
+
+
+async def _keyboard(
+    recalls: RecallRepository, recall: Recall, user_id: int
+) -> InlineKeyboardMarkup:
+    """The buttons a card or ping shows now (a read ping offers the helped buttons)."""
+    if recall.source == RecallSource.PING or recall.reflection_id is None:
+        return InlineKeyboardMarkup([helped_row(recall.id, recall.helped)])
+    reflection = await recalls.saved(user_id, recall.reflection_id)
+    if reflection is None:
+        return InlineKeyboardMarkup([helped_row(recall.id, recall.helped)])
+    older, newer = await recalls.neighbours(user_id, reflection)
+    return recall_keyboard(recall.id, older, newer, recall.helped)
+
+
+FOLLOWUP_CHOICES = {
+    "y": (True, texts.RECALL_BUTTON_HELPED),
+    "n": (False, texts.RECALL_BUTTON_NOT_HELPED),
+    "s": (None, texts.RECALL_BUTTON_NOT_TRIED),
+}
+
+
+async def followup_button(update: Update, context: BotContext) -> None:
+    """Stores the tapped answer to "How did it go?" and invites a few words."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    recall_id, _, choice = query.data.removeprefix("fu:").partition(":")
+    user = await ensure_user(update, context)
+    picked = FOLLOWUP_CHOICES.get(choice)
+    if picked is None or not recall_id.isdigit():
+        await query.answer(texts.TRG_GONE)
+        return
+    async with context.db() as session, session.begin():
+        recalls = RecallRepository(session)
+        recall = await recalls.get(user.id, int(recall_id))
+        if recall is None:
+            await query.answer(texts.TRG_GONE)
+            return
+        recall.helped = picked[0]
+        recall.answered_at = utcnow()
+        reflection = (
+            await recalls.saved(user.id, recall.reflection_id) if recall.reflection_id else None
+        )
+        headline = cut(headline_of(reflection), 80) if reflection else texts.RECALL_NO_HEADLINE
+    await query.answer(texts.RECALL_NOTED)
+    message = query.message if isinstance(query.message, Message) else None
+    text = texts.FOLLOWUP_ANSWERED.format(headline=headline, choice=picked[1])
+    await _edit(message, text, None, html_mode=False)
+
+
+async def _words_of(update: Update, context: BotContext, language: str | None) -> str | None:
+    """The text of a message, or the transcript of its voice memo (None: no words)."""
+    message = update.effective_message
+    assert message is not None
+    if message.text:
+        return message.text.strip() or None
+    voice = message.voice
+    if voice is None or (voice.file_size or 0) > MAX_VOICE_BYTES:
+        return None
+    try:
+        file = await context.bot.get_file(voice.file_id)
+        data = await file.download_as_bytearray()
+        transcript = await context.transcriber.transcribe(bytes(data), language=language)
+    except (TelegramError, TranscriptionError) as exc:
+        logger.info("follow-up voice answer not transcribed: %s", type(exc).__name__)
+        return None
+    return transcript.text.strip() or None
+
+
+async def outcome_reply(update: Update, context: BotContext) -> None:
+    """Stores a reply to a follow-up, card or ping (text or voice) as how it went."""
+    message = update.effective_message
+    tg_user = update.effective_user
+    if message is None or tg_user is None or message.reply_to_message is None:
+        return
+    target = message.reply_to_message
+    if target.from_user is None or target.from_user.id != context.bot.id:
+        return
+    async with context.db() as session:
+        recall = await RecallRepository(session).by_message(tg_user.id, target.message_id)
+        user = await UserRepository(session).get(tg_user.id)
+    if recall is None or user is None:
+        return  # not an answer: capture and the other flows take it
+    words = await _words_of(update, context, user.language)
+    if words is None:
+        await reply(update, texts.FOLLOWUP_NO_WORDS)
+        raise ApplicationHandlerStop
+    async with context.db() as session, session.begin():
+        row = await RecallRepository(session).get(user.id, recall.id)
+        if row is not None:
+            words = cut(words, MAX_OUTCOME)
+            row.outcome = f"{row.outcome}\n{words}" if row.outcome else words
+            row.answered_at = utcnow()
+    logger.info("outcome of recall %s stored (%d characters)", recall.id, len(words))
+    await reply(update, texts.FOLLOWUP_KEPT)
+    raise ApplicationHandlerStop
+
+
+def register(application: BetweenApp) -> None:
+    application.add_handler(CommandHandler("recall", recall_command))
+    application.add_handler(CallbackQueryHandler(recall_button, pattern=r"^rc:"))
+    application.add_handler(CallbackQueryHandler(followup_button, pattern=r"^fu:"))
+    application.add_handler(
+        MessageHandler(
+            filters.REPLY & (filters.TEXT | filters.VOICE) & ~filters.COMMAND, outcome_reply
+        ),
+        group=REPLY_GROUP,
+    )
+    application.bot_data.user_schedulers.append(followups.schedule_user)

@@ -1,0 +1,586 @@
+"""/trigger and /triggers: pick the moment a paragraph comes back, and manage those moments.
+
+A moment is a **time** ("thu 08:00 morning walk", "every weekday 8:30", or tapped: a day,
+then an hour), parsed by bot/timespec.py and confirmed in plain words in the person's time
+zone, or a **situation** ("when my partner brings up money"), stored as a cue with keywords
+that `/recall money` finds.
+
+How typed text is read: text that starts like a situation ("when", "whenever", "if",
+"every time", ...) is a situation. Otherwise it is parsed as a time; if that fails and the
+text looks like an attempt at a time (digits, day words), the parser's "I didn't understand;
+try thu 08:00" comes back with the day buttons; anything else is offered as a situation
+with a yes/no confirm.
+
+Entry points: the buttons the reflection flow shows after saving (`trg:time:{id}`,
+`trg:sit:{id}`, `trg:later`; the reflection must belong to the presser), `/trigger [TEXT]`
+(the latest saved paragraph) and "Change" in /triggers (`tg:edit:{id}`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import texts, trigger_jobs
+from bot.cards import cut, headline_of, spec_of, trigger_line, when_local
+from bot.context import BetweenApp, BotContext
+from bot.errors import TranscriptionError
+from bot.timespec import DAY_NAMES, TimeTrigger, describe, parse_time_trigger
+from handlers.common import ensure_user, reply, zone_of
+from storage.models import Trigger, TriggerKind, TriggerStatus
+from storage.recalls import RecallRepository
+from storage.search import content_words
+from storage.triggers import TriggerRepository
+from storage.users import UserRepository
+
+logger = logging.getLogger(__name__)
+
+TIME, SITUATION, CONFIRM = range(3)
+
+REFLECTION_KEY = "trg_reflection"  # user_data: the paragraph the moment is for
+EDIT_KEY = "trg_edit"  # user_data: the trigger being changed
+CUE_KEY = "trg_cue"  # user_data: text waiting for "keep it as a situation?"
+
+MAX_CUE = 300
+MAX_LISTED = 20
+HOURS = tuple(range(6, 23))
+TIMEOUT = timedelta(minutes=30)
+
+SITUATION_RE = re.compile(
+    r"^\s*(?:when|whenever|if|every\s+time|each\s+time|(?:the\s+)?next\s+time|as\s+soon\s+as)\b",
+    re.IGNORECASE,
+)
+TIMEISH_RE = re.compile(
+    r"[0-9]|\b(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)\b"
+    r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b"
+    r"|\b(?:today|tonight|tomorrow|tmrw|every|each|daily|weekly|weekdays?|weekends?"
+    r"|noon|midnight|midday|am|pm|morning|evening|afternoon)\b",
+    re.IGNORECASE,
+)
+
+
+def _reset(context: BotContext) -> None:
+    for key in (REFLECTION_KEY, EDIT_KEY, CUE_KEY):
+        context.user_data.pop(key, None)
+
+
+def day_keyboard(*, situation_button: bool = True) -> InlineKeyboardMarkup:
+    """Tomorrow, then the seven weekdays, then "a situation instead"."""
+    days = [InlineKeyboardButton(DAY_NAMES[d][:3], callback_data=f"trg:day:{d}") for d in range(7)]
+    rows = [
+        [InlineKeyboardButton(texts.TRG_BUTTON_TOMORROW, callback_data="trg:day:t")],
+        days[:4],
+        days[4:],
+    ]
+    if situation_button:
+        rows.append(
+            [InlineKeyboardButton(texts.TRG_BUTTON_SITUATION_INSTEAD, callback_data="trg:asit")]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+def hour_keyboard(day: str) -> InlineKeyboardMarkup:
+    """An hour grid (06:00-22:00) for the chosen day."""
+    buttons = [
+        InlineKeyboardButton(f"{h:02d}:00", callback_data=f"trg:hour:{day}:{h}") for h in HOURS
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 4] for i in range(0, len(buttons), 4)])
+
+
+def _day_phrase(day: str) -> str:
+    return "tomorrow" if day == "t" else DAY_NAMES[int(day)]
+
+
+def _last_word(cue: str) -> str:
+    """The word to suggest after /recall: the cue's last content word."""
+    found = content_words(cue)
+    return found[-1] if found else cut(cue, 20)
+
+
+async def _edit_markup(update: Update, markup: InlineKeyboardMarkup | None) -> None:
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    try:
+        await query.message.edit_reply_markup(reply_markup=markup)
+    except (BadRequest, TelegramError) as exc:
+        logger.info("keyboard of %s not changed: %s", query.message.message_id, type(exc).__name__)
+
+
+# ------------------------------------------------------------------ entry points
+
+
+async def _own_reflection(update: Update, context: BotContext, reflection_id: int) -> bool:
+    """Remembers the paragraph if it is the presser's own saved one."""
+    user = await ensure_user(update, context)
+    async with context.db() as session:
+        reflection = await RecallRepository(session).saved(user.id, reflection_id)
+    _reset(context)
+    if reflection is None:
+        return False
+    context.user_data[REFLECTION_KEY] = reflection.id
+    return True
+
+
+async def offer_time(update: Update, context: BotContext) -> int:
+    """Asks for the time the paragraph should come back (typed, or a day then an hour)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if not await _own_reflection(update, context, int(query.data.rsplit(":", 1)[1])):
+        await query.answer(texts.TRG_GONE)
+        return ConversationHandler.END
+    await query.answer()
+    await reply(update, texts.TRG_ASK_TIME, reply_markup=day_keyboard())
+    return TIME
+
+
+async def offer_situation(update: Update, context: BotContext) -> int:
+    """Asks for the situation in which the paragraph should come back."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if not await _own_reflection(update, context, int(query.data.rsplit(":", 1)[1])):
+        await query.answer(texts.TRG_GONE)
+        return ConversationHandler.END
+    await query.answer()
+    await reply(update, texts.TRG_ASK_SITUATION)
+    return SITUATION
+
+
+async def later(update: Update, context: BotContext) -> int:
+    """Leaves the moment for later."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    _reset(context)
+    await reply(update, texts.TRG_LATER)
+    return ConversationHandler.END
+
+
+async def trigger_command(update: Update, context: BotContext) -> int:
+    """Offers time or situation for the latest paragraph, or reads the moment given inline."""
+    user = await ensure_user(update, context)
+    _reset(context)
+    async with context.db() as session:
+        reflection = await RecallRepository(session).latest_saved(user.id)
+    if reflection is None:
+        await reply(update, texts.TRG_NEEDS_REFLECTION)
+        return ConversationHandler.END
+    context.user_data[REFLECTION_KEY] = reflection.id
+    phrase = " ".join(context.args or []).strip()
+    if phrase:
+        return await _read_phrase(update, context, phrase)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.TRG_BUTTON_TIME, callback_data=f"trg:time:{reflection.id}"
+                ),
+                InlineKeyboardButton(
+                    texts.TRG_BUTTON_SITUATION, callback_data=f"trg:sit:{reflection.id}"
+                ),
+            ]
+        ]
+    )
+    await reply(
+        update,
+        texts.TRG_CHOOSE.format(headline=cut(headline_of(reflection), 80)),
+        reply_markup=keyboard,
+    )
+    return ConversationHandler.END
+
+
+async def change(update: Update, context: BotContext) -> int:
+    """Asks for the new time or situation of an existing trigger."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    user = await ensure_user(update, context)
+    _reset(context)
+    trigger_id = int(query.data.rsplit(":", 1)[1])
+    async with context.db() as session:
+        row = await TriggerRepository(session).get(user.id, trigger_id)
+    if row is None:
+        await query.answer(texts.TRG_GONE)
+        return ConversationHandler.END
+    await query.answer()
+    context.user_data[EDIT_KEY] = row.id
+    context.user_data[REFLECTION_KEY] = row.reflection_id
+    if row.kind == TriggerKind.TIME:
+        await reply(update, texts.TRG_ASK_CHANGE_TIME, reply_markup=day_keyboard())
+        return TIME
+    await reply(update, texts.TRG_ASK_CHANGE_SITUATION)
+    return SITUATION
+
+
+# ------------------------------------------------------------------ reading the moment
+
+
+async def _read_phrase(update: Update, context: BotContext, phrase: str) -> int:
+    """Saves a situation or a time, explains a bad time, or asks whether it is a situation."""
+    phrase = " ".join(phrase.split())[:MAX_CUE]
+    if SITUATION_RE.match(phrase):
+        return await _save_situation(update, context, phrase)
+    user = await ensure_user(update, context)
+    try:
+        spec = parse_time_trigger(phrase, datetime.now(UTC), zone_of(user))
+    except ValueError as exc:
+        if TIMEISH_RE.search(phrase):
+            await reply(update, str(exc), reply_markup=day_keyboard())
+            return TIME
+        context.user_data[CUE_KEY] = phrase
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(texts.TRG_BUTTON_YES_SITUATION, callback_data="trg:keep"),
+                    InlineKeyboardButton(texts.TRG_BUTTON_NO_TIME, callback_data="trg:atime"),
+                ]
+            ]
+        )
+        await reply(update, texts.TRG_AS_SITUATION.format(cue=phrase), reply_markup=keyboard)
+        return CONFIRM
+    return await _save_time(update, context, spec)
+
+
+async def time_text(update: Update, context: BotContext) -> int:
+    """Reads a typed time (or situation)."""
+    assert update.message is not None and update.message.text is not None
+    return await _read_phrase(update, context, update.message.text)
+
+
+async def day_chosen(update: Update, context: BotContext) -> int:
+    """Shows the hour grid for the tapped day."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    day = query.data.rsplit(":", 1)[1]
+    example = "tomorrow 7:15" if day == "t" else f"{DAY_NAMES[int(day)][:3].lower()} 7:15"
+    await reply(
+        update,
+        texts.TRG_ASK_HOUR.format(day=_day_phrase(day).capitalize(), example=example),
+        reply_markup=hour_keyboard(day),
+    )
+    return TIME
+
+
+async def hour_chosen(update: Update, context: BotContext) -> int:
+    """Sets the tapped day and hour as a one-off time."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    _, _, day, hour = query.data.split(":")
+    await _edit_markup(update, None)
+    return await _read_phrase(update, context, f"{_day_phrase(day)} {int(hour):02d}:00")
+
+
+async def situation_instead(update: Update, context: BotContext) -> int:
+    """Switches from a time to a situation."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    await reply(update, texts.TRG_ASK_SITUATION)
+    return SITUATION
+
+
+async def keep_as_situation(update: Update, context: BotContext) -> int:
+    """Saves the text waiting for confirmation as a situation."""
+    query = update.callback_query
+    assert query is not None
+    cue = context.user_data.pop(CUE_KEY, None)
+    if not cue:
+        await query.answer(texts.TRG_GONE)
+        return ConversationHandler.END
+    await query.answer()
+    await _edit_markup(update, None)
+    return await _save_situation(update, context, cue)
+
+
+async def time_instead(update: Update, context: BotContext) -> int:
+    """Asks for the time after all."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    context.user_data.pop(CUE_KEY, None)
+    await _edit_markup(update, None)
+    await reply(update, texts.TRG_ASK_TIME, reply_markup=day_keyboard())
+    return TIME
+
+
+async def situation_text(update: Update, context: BotContext) -> int:
+    """Saves the typed situation."""
+    assert update.message is not None and update.message.text is not None
+    return await _save_situation(update, context, update.message.text)
+
+
+async def situation_voice(update: Update, context: BotContext) -> int:
+    """Saves a spoken situation, transcribed."""
+    message = update.message
+    assert message is not None and message.voice is not None
+    user = await ensure_user(update, context)
+    try:
+        file = await context.bot.get_file(message.voice.file_id)
+        data = await file.download_as_bytearray()
+        transcript = await context.transcriber.transcribe(bytes(data), language=user.language)
+        words = transcript.text.strip()
+    except (TelegramError, TranscriptionError) as exc:
+        logger.info("spoken situation not transcribed: %s", type(exc).__name__)
+        words = ""
+    if not words:
+        await reply(update, texts.TRG_NO_WORDS)
+        return SITUATION
+    return await _save_situation(update, context, words)
+
+
+# ------------------------------------------------------------------ saving
+
+
+async def _target(
+    context: BotContext, triggers: TriggerRepository, user_id: int, kind: TriggerKind
+) -> Trigger | None:
+    """The trigger being changed, or a new one for the remembered paragraph."""
+    edit_id = context.user_data.get(EDIT_KEY)
+    if edit_id is not None:
+        return await triggers.get(user_id, int(edit_id))
+    reflection_id = context.user_data.get(REFLECTION_KEY)
+    if reflection_id is None:
+        return None
+    reflection = await RecallRepository(triggers.session).saved(user_id, int(reflection_id))
+    if reflection is None:
+        return None
+    row = await triggers.add(user_id, reflection.id, kind)
+    return row
+
+
+def _saved_keyboard(row: Trigger) -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(texts.TRG_BUTTON_UNDO, callback_data=f"tg:undo:{row.id}")]
+    if row.kind == TriggerKind.TIME and row.recurrence == "once":
+        buttons.append(
+            InlineKeyboardButton(texts.TRG_BUTTON_WEEKLY, callback_data=f"tg:weekly:{row.id}")
+        )
+    return InlineKeyboardMarkup([buttons])
+
+
+async def _save_time(update: Update, context: BotContext, spec: TimeTrigger) -> int:
+    """Stores the time trigger, schedules it, and confirms it in plain words."""
+    user = await ensure_user(update, context)
+    tz = zone_of(user)
+    now = datetime.now(UTC)
+    editing = context.user_data.get(EDIT_KEY) is not None
+    async with context.db() as session, session.begin():
+        triggers = TriggerRepository(session)
+        row = await _target(context, triggers, user.id, TriggerKind.TIME)
+        if row is not None:
+            trigger_jobs.apply_time(row, spec, now, tz)
+            await session.flush()
+    _reset(context)
+    if row is None:
+        await reply(update, texts.TRG_GONE)
+        return ConversationHandler.END
+    trigger_jobs.schedule(context.application, row, user.chat_id)
+    when = describe(spec, tz, now)
+    logger.info("time trigger %s set (%s) for %s", row.id, spec.kind, user.id)
+    if editing:
+        await reply(update, texts.TRG_CHANGED.format(when=when))
+    else:
+        await reply(update, texts.TRG_TIME_SET.format(when=when), reply_markup=_saved_keyboard(row))
+    return ConversationHandler.END
+
+
+async def _save_situation(update: Update, context: BotContext, cue: str) -> int:
+    """Stores the situation as a cue with keywords and says how to find it."""
+    cue = " ".join(cue.split())[:MAX_CUE]
+    if not content_words(cue):
+        await reply(update, texts.TRG_ASK_SITUATION)
+        return SITUATION
+    user = await ensure_user(update, context)
+    editing = context.user_data.get(EDIT_KEY) is not None
+    async with context.db() as session, session.begin():
+        triggers = TriggerRepository(session)
+        row = await _target(context, triggers, user.id, TriggerKind.SITUATION)
+        if row is not None:
+            trigger_jobs.apply_situation(row, cue)
+            await session.flush()
+    _reset(context)
+    if row is None:
+        await reply(update, texts.TRG_GONE)
+        return ConversationHandler.END
+    trigger_jobs.unschedule(context.application, row.id)
+    logger.info("situation trigger %s set for %s (%d characters)", row.id, user.id, len(cue))
+    text = texts.TRG_SITUATION_SET.format(cue=cue, word=_last_word(cue))
+    if editing:
+        await reply(update, texts.TRG_CHANGED.format(when=cue))
+    else:
+        await reply(update, text, reply_markup=_saved_keyboard(row))
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """Leaves without setting a moment."""
+    _reset(context)
+    await reply(update, texts.TRG_CANCELLED)
+    return ConversationHandler.END
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """Answers a day/hour/confirm button from a conversation that has ended."""
+    if update.callback_query:
+        await update.callback_query.answer(texts.TRG_GONE)
+
+
+# ------------------------------------------------------------------ /triggers
+
+
+async def _listing(context: BotContext, user_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The /triggers message (HTML) and its per-trigger buttons."""
+    async with context.db() as session:
+        user = await UserRepository(session).get(user_id)
+        rows = (await TriggerRepository(session).listed(user_id))[:MAX_LISTED]
+    if not rows or user is None:
+        return texts.TRG_LIST_EMPTY, None
+    tz = zone_of(user)
+    now = datetime.now(UTC)
+    lines, buttons = [], []
+    for n, row in enumerate(rows, 1):
+        line = f"{n}. {trigger_line(row, tz, now)}"
+        if row.status == TriggerStatus.PAUSED:
+            line += f" ({texts.TRG_LIST_PAUSED})"
+        elif row.kind == TriggerKind.TIME and row.next_fire_at is not None:
+            line += "\n    " + texts.TRG_LIST_NEXT.format(when=when_local(row.next_fire_at, tz))
+        lines.append(line)
+        row_buttons = []
+        if row.kind == TriggerKind.TIME:
+            label = (
+                texts.TRG_BUTTON_RESUME
+                if row.status == TriggerStatus.PAUSED
+                else texts.TRG_BUTTON_PAUSE
+            )
+            row_buttons.append(
+                InlineKeyboardButton(label.format(n=n), callback_data=f"tg:pause:{row.id}")
+            )
+        row_buttons.append(
+            InlineKeyboardButton(
+                texts.TRG_BUTTON_CHANGE.format(n=n), callback_data=f"tg:edit:{row.id}"
+            )
+        )
+        row_buttons.append(
+            InlineKeyboardButton(
+                texts.TRG_BUTTON_DELETE.format(n=n), callback_data=f"tg:del:{row.id}"
+            )
+        )
+        buttons.append(row_buttons)
+    return texts.TRG_LIST.format(lines="\n".join(lines)), InlineKeyboardMarkup(buttons)
+
+
+async def list_command(update: Update, context: BotContext) -> None:
+    """Lists the person's moments with buttons to pause, change or delete each."""
+    user = await ensure_user(update, context)
+    text, keyboard = await _listing(context, user.id)
+    await reply(update, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+
+
+async def manage(update: Update, context: BotContext) -> None:
+    """Pauses, resumes, deletes, undoes or repeats weekly one trigger."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    action, _, raw_id = query.data.removeprefix("tg:").partition(":")
+    if not raw_id.isdigit() or action not in {"pause", "del", "undo", "weekly"}:
+        await query.answer(texts.TRG_GONE)
+        return
+    user = await ensure_user(update, context)
+    tz = zone_of(user)
+    now = datetime.now(UTC)
+    note, confirm = texts.TRG_DELETED, None
+    async with context.db() as session, session.begin():
+        triggers = TriggerRepository(session)
+        row = await triggers.get(user.id, int(raw_id))
+        if row is None or (action == "weekly" and row.once_at is None):
+            await query.answer(texts.TRG_GONE)
+            return
+        if action in {"del", "undo"}:
+            await triggers.delete(user.id, row.id)
+        elif action == "weekly":
+            local = row.once_at.replace(tzinfo=UTC).astimezone(tz)  # type: ignore[union-attr]
+            spec = TimeTrigger("weekly", (local.weekday(),), local.time(), None, row.cue or "")
+            trigger_jobs.apply_time(row, spec, now, tz)
+            note, confirm = (
+                texts.RECALL_NOTED,
+                texts.TRG_NOW_WEEKLY.format(when=describe(spec, tz, now)),
+            )
+        elif row.kind != TriggerKind.TIME:
+            await query.answer(texts.TRG_GONE)
+            return
+        elif row.status == TriggerStatus.ACTIVE:
+            row.status, note = TriggerStatus.PAUSED, texts.TRG_PAUSED
+        else:
+            trigger_jobs.apply_time(row, spec_of(row), now, tz)
+            note = texts.TRG_RESUMED if row.status == TriggerStatus.ACTIVE else texts.TRG_SPENT
+    if action in {"del", "undo"}:
+        trigger_jobs.unschedule(context.application, row.id)
+    else:
+        trigger_jobs.schedule(context.application, row, user.chat_id)
+    logger.info("trigger %s: %s by %s", row.id, action, user.id)
+    await query.answer(note)
+    message = query.message if isinstance(query.message, Message) else None
+    if message is None:
+        return
+    try:
+        if action == "undo":
+            await message.edit_text(texts.TRG_UNDONE)
+        elif confirm is not None:
+            keyboard = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(texts.TRG_BUTTON_UNDO, callback_data=f"tg:undo:{row.id}")]]
+            )
+            await message.edit_text(confirm, reply_markup=keyboard)
+        else:
+            text, keyboard = await _listing(context, user.id)
+            await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    except (BadRequest, TelegramError) as exc:
+        logger.info("trigger message %s not edited: %s", message.message_id, type(exc).__name__)
+
+
+def register(application: BetweenApp) -> None:
+    text = filters.TEXT & ~filters.COMMAND
+    application.add_handler(
+        ConversationHandler(
+            entry_points=[
+                CallbackQueryHandler(offer_time, pattern=r"^trg:time:\d+$"),
+                CallbackQueryHandler(offer_situation, pattern=r"^trg:sit:\d+$"),
+                CallbackQueryHandler(later, pattern=r"^trg:later$"),
+                CommandHandler("trigger", trigger_command),
+                CallbackQueryHandler(change, pattern=r"^tg:edit:\d+$"),
+            ],
+            states={
+                TIME: [
+                    MessageHandler(text, time_text),
+                    CallbackQueryHandler(day_chosen, pattern=r"^trg:day:[0-6t]$"),
+                    CallbackQueryHandler(hour_chosen, pattern=r"^trg:hour:[0-6t]:\d{1,2}$"),
+                    CallbackQueryHandler(situation_instead, pattern=r"^trg:asit$"),
+                ],
+                SITUATION: [
+                    MessageHandler(text, situation_text),
+                    MessageHandler(filters.VOICE, situation_voice),
+                ],
+                CONFIRM: [
+                    CallbackQueryHandler(keep_as_situation, pattern=r"^trg:keep$"),
+                    CallbackQueryHandler(time_instead, pattern=r"^trg:atime$"),
+                    MessageHandler(text, time_text),
+                ],
+            },
+            fallbacks=[CommandHandler("cancel", cancel)],
+            name="triggers",
+            allow_reentry=True,
+            conversation_timeout=TIMEOUT,
+            persistent=application.persistence is not None,
+        )
+    )
+    application.add_handler(CommandHandler("triggers", list_command))
+    application.add_handler(CallbackQueryHandler(manage, pattern=r"^tg:(pause|del|undo|weekly):"))
+    application.add_handler(CallbackQueryHandler(stale_button, pattern=r"^(trg|tg):"))
+    application.bot_data.user_schedulers.append(trigger_jobs.schedule_user)
