@@ -13,13 +13,14 @@ import warnings
 
 from telegram import BotCommand
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram.ext import ApplicationBuilder, ContextTypes
 from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.config import Settings
 from bot.context import BetweenApp, BotContext, Services
 from bot.keys import ensure_canary, verify_key
+from bot.retry import RetryingRateLimiter
 from bot.scheduling import rebuild_all
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.encrypted import TextCipher
@@ -96,7 +97,18 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         settings: validated settings; the token must be set.
         services: pre-built services (tests share one loaded Whisper model); default new.
     """
-    from handlers import access, capture, errors, help, reflection, start
+    from handlers import (
+        access,
+        capture,
+        errors,
+        flood,
+        help,
+        privacy,
+        recall,
+        reflection,
+        start,
+        triggers,
+    )
     from handlers import settings as settings_flow
 
     # Our conversations mix message and button steps per chat (per_message=False on purpose).
@@ -109,7 +121,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=lambda: services))  # type: ignore[arg-type]
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(RetryingRateLimiter(max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .persistence(DatabasePersistence(services, open_database))
@@ -117,8 +129,20 @@ def build_application(settings: Settings, services: Services | None = None) -> B
     )
     # Order matters: the first matching handler in a group wins, so conversations that take
     # free text come before capture, which keeps any other text or voice as a capture.
-    flows = (access, start, settings_flow, help, reflection, capture)
+    flows = (
+        access,
+        flood,
+        privacy,
+        start,
+        settings_flow,
+        help,
+        reflection,
+        triggers,
+        recall,
+        capture,
+    )
     for flow in flows:
         flow.register(application)
+    privacy.register_late(application)  # answers buttons no flow took: after every flow
     errors.register(application)
     return application

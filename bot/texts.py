@@ -329,7 +329,32 @@ DIGEST_OUTCOMES = "<b>How it went, in your words</b>\n{lines}"
 DIGEST_OUTCOME_LINE = "• {day}: “{text}”"
 DIGEST_FOOT = "Bring this into the room."
 
-# ---- privacy and data rights (handlers/privacy.py)
+# ---- privacy and data rights (handlers/privacy.py, handlers/flood.py, bot/tidy.py)
+EXPORT_NOTHING = "I don't have anything stored about you."
+EXPORT_INTRO = (
+    "Here is everything I store about you: one file to read, one complete file "
+    "(JSON) for other tools. They now sit in this chat too, so delete them here "
+    "once you've saved them."
+)
+EXPORT_CAPTION_READABLE = "Readable: your sessions, words, reflections and moments."
+EXPORT_CAPTION_COMPLETE = "Complete: every stored row, as JSON."
+EXPORT_FAILED = "I couldn't send the export just now. Nothing changed; try /export again in a moment."
+DELETE_CONFIRM = (
+    "Delete everything? This can't be undone.\n\n"
+    "This removes your captures, reflections, moments, recalls, kept audio and settings "
+    "from this bot. /export first if you want a copy. Messages already in this chat stay "
+    "in Telegram until you delete the chat."
+)
+BUTTON_DELETE_EVERYTHING = "Yes, delete everything"
+BUTTON_CANCEL = "Cancel"
+DELETE_CANCELLED = "Okay, nothing was deleted."
+DELETE_DONE = "Everything is deleted. /start begins again."
+DELETE_FAILED = "Something went wrong, so nothing was deleted. Please try /delete again."
+STALE_BUTTON = "That's no longer available."
+SLOW_DOWN = (
+    "That's a lot of messages at once, so I'll ask you to slow down a little. "
+    "Everything you send is still kept."
+)
 
 # ---- general
 ERROR = (

@@ -1,0 +1,277 @@
+"""/export and /delete: the person can take everything stored about them, or remove it all.
+
+Both run in handler group -1 (after the access guard and flood control, before every flow),
+so they work even in the middle of a conversation, and stop the update there.
+
+/delete asks first; the confirm button names the person, when it was offered and a nonce
+kept in their user_data, so only that person can press it, only the latest offer counts,
+and only within CONFIRM_FOR. Then every row of theirs goes (children
+first, explicitly, so PostgreSQL needs no cascades), with their scheduled jobs, their
+conversation states and user_data, and any kept audio; SQLite's secure_delete zeroes the
+freed pages and a WAL checkpoint makes sure the text is gone from the files on disk too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select, text
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    filters,
+)
+
+from bot import export, texts, tidy
+from bot.context import BetweenApp, BotContext
+from bot.scheduling import remove_user_jobs
+from bot.timespec import load_zone
+from handlers.common import reply
+from storage.models import Capture
+from storage.personal import PersonalDataRepository
+
+logger = logging.getLogger(__name__)
+
+GROUP = -1
+PREFIX = "priv:"
+CALLBACK = re.compile(r"^priv:(yes|no):(\d{1,20}):(\d{1,12}):([0-9a-f]{8})$")  # user, time, nonce
+OFFER_KEY = "delete_offer"  # user_data: the one /delete confirmation that is valid now
+CONFIRM_FOR = 15 * 60  # seconds a /delete confirmation stays valid
+AUDIO_DIR = Path("data") / "audio"  # where capture keeps audio on request: data/audio/{user}/
+
+
+# --------------------------------------------------------------------------- /export
+
+
+async def export_command(update: Update, context: BotContext) -> None:
+    """Sends everything stored about the person as a readable and a complete file."""
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    started = time.perf_counter()
+    async with context.db() as session:
+        data = await PersonalDataRepository(session).collect(user.id)
+    if data.user is None and not data.count:
+        await reply(update, texts.EXPORT_NOTHING)
+        raise ApplicationHandlerStop
+    try:
+        zone = load_zone(str((data.user or {}).get("timezone") or "UTC"))
+    except ValueError:
+        zone = UTC
+    now = datetime.now(UTC)
+    readable = export.markdown(data, zone, now).encode("utf-8")
+    complete = export.as_json(data, now).encode("utf-8")
+    md_name, json_name = export.filenames(now.astimezone(zone).date())
+    try:
+        await chat.send_message(texts.EXPORT_INTRO)
+        await chat.send_document(readable, filename=md_name, caption=texts.EXPORT_CAPTION_READABLE)
+        await chat.send_document(
+            complete, filename=json_name, caption=texts.EXPORT_CAPTION_COMPLETE
+        )
+    except TelegramError as exc:
+        logger.warning("export for user %s not sent: %s", user.id, type(exc).__name__)
+        await reply(update, texts.EXPORT_FAILED)
+        raise ApplicationHandlerStop from None
+    logger.info(
+        "export for user %s: %d rows, %d + %d bytes, %.2f s",
+        user.id,
+        data.count,
+        len(readable),
+        len(complete),
+        time.perf_counter() - started,
+    )
+    raise ApplicationHandlerStop
+
+
+# --------------------------------------------------------------------------- /delete
+
+
+def confirm_keyboard(offer: str) -> InlineKeyboardMarkup:
+    """Yes / Cancel for one offer ("{user id}:{offered at}:{nonce}")."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.BUTTON_DELETE_EVERYTHING, callback_data=f"{PREFIX}yes:{offer}"
+                )
+            ],
+            [InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=f"{PREFIX}no:{offer}")],
+        ]
+    )
+
+
+async def delete_command(update: Update, context: BotContext) -> None:
+    """Asks whether to delete everything, with a button only this person can press."""
+    user = update.effective_user
+    assert user is not None
+    offer = f"{user.id}:{int(time.time())}:{secrets.token_hex(4)}"
+    context.user_data[OFFER_KEY] = offer  # a newer /delete makes older buttons stale
+    await reply(update, texts.DELETE_CONFIRM, reply_markup=confirm_keyboard(offer))
+    raise ApplicationHandlerStop
+
+
+async def on_confirm(update: Update, context: BotContext) -> None:
+    """Deletes everything on "Yes" (or cancels), if the button is this person's and fresh."""
+    query = update.callback_query
+    assert query is not None
+    match = CALLBACK.match(query.data or "")
+    user_id = query.from_user.id
+    age = time.time() - int(match.group(3)) if match else -1.0
+    offer = query.data.split(":", 2)[2] if match and query.data else ""
+    if (
+        match is None
+        or int(match.group(2)) != user_id
+        or context.user_data.get(OFFER_KEY) != offer
+        or not -60 <= age <= CONFIRM_FOR
+    ):
+        logger.info("stale or foreign /delete button pressed by user %s", user_id)
+        await _answer(query, texts.STALE_BUTTON)
+        raise ApplicationHandlerStop
+    context.user_data.pop(OFFER_KEY, None)
+    if match.group(1) == "no":
+        await _answer(query)
+        await _edit(query, texts.DELETE_CANCELLED)
+        raise ApplicationHandlerStop
+    try:
+        await erase_everything(context.application, user_id)
+    except Exception:
+        logger.exception("deleting the data of user %s failed", user_id)
+        await _answer(query)
+        await _edit(query, texts.DELETE_FAILED)
+        raise ApplicationHandlerStop from None
+    await _answer(query)
+    await _edit(query, texts.DELETE_DONE)
+    raise ApplicationHandlerStop
+
+
+async def erase_everything(application: BetweenApp, user_id: int) -> dict[str, int]:
+    """Removes every row, job, conversation state and audio file of one person.
+
+    Args:
+        application: the running application.
+        user_id: the Telegram user id.
+
+    Returns:
+        Rows deleted per table name.
+    """
+    services = application.bot_data
+    assert services.sessionmaker is not None and services.engine is not None
+    async with services.sessionmaker() as session, session.begin():
+        paths = list(
+            await session.scalars(
+                select(Capture.audio_path).where(
+                    Capture.user_id == user_id, Capture.audio_path.is_not(None)
+                )
+            )
+        )
+        counts = await PersonalDataRepository(session).erase(user_id)
+    jobs = remove_user_jobs(application.job_queue, user_id)
+    conversations = forget_conversations(application, user_id)
+    files = await asyncio.to_thread(_remove_audio, user_id, [p for p in paths if p])
+    if services.engine.dialect.name == "sqlite":
+        async with services.engine.connect() as conn:
+            busy = (await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).first()
+        if busy is not None and busy[0]:
+            logger.warning("WAL checkpoint after deleting user %s was busy", user_id)
+    logger.info(
+        "user %s deleted everything: %d rows (%s), %d jobs, %d conversations, %d audio files",
+        user_id,
+        sum(counts.values()),
+        ", ".join(f"{name} {n}" for name, n in counts.items()),
+        jobs,
+        conversations,
+        files,
+    )
+    return counts
+
+
+def forget_conversations(application: BetweenApp, user_id: int) -> int:
+    """Ends every conversation of this person in memory and drops their user_data.
+
+    PTB has no public call for ending one key's conversation; its handlers keep the states in
+    `_conversations` (a tracking dict, so persistence is told about the removal too).
+    """
+    forgotten = 0
+    for handlers in application.handlers.values():
+        for handler in handlers:
+            states = getattr(handler, "_conversations", None)
+            if not isinstance(handler, ConversationHandler) or states is None:
+                continue
+            for key in [k for k in states if user_id in k]:
+                states.pop(key, None)
+                forgotten += 1
+    application.drop_user_data(user_id)
+    return forgotten
+
+
+def _remove_audio(user_id: int, paths: list[str]) -> int:
+    removed = 0
+    for path in paths:
+        try:
+            Path(path).unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            logger.warning("could not remove an audio file of user %s: %s", user_id, exc.errno)
+    folder = AUDIO_DIR / str(user_id)
+    if folder.exists():
+        removed += sum(1 for p in folder.rglob("*") if p.is_file())
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
+# --------------------------------------------------------------------------- buttons
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """Answers a button no flow took (old, forged or from a finished conversation)."""
+    query = update.callback_query
+    assert query is not None
+    logger.info("unhandled button pressed by user %s", query.from_user.id)
+    await _answer(query, texts.STALE_BUTTON)
+
+
+async def _answer(query: CallbackQuery, text_: str | None = None) -> None:
+    try:
+        await query.answer(text_)
+    except TelegramError as exc:
+        logger.info("answerCallbackQuery failed: %s", type(exc).__name__)
+
+
+async def _edit(query: CallbackQuery, text_: str) -> None:
+    """Turns the confirmation into the outcome (no buttons left); sends it if editing fails."""
+    try:
+        await query.edit_message_text(text_, reply_markup=None)
+        return
+    except TelegramError as exc:
+        logger.info("edit of the /delete message failed: %s", type(exc).__name__)
+    try:
+        await query.get_bot().send_message(query.from_user.id, text_)
+    except TelegramError as exc:
+        logger.warning("reply after /delete failed: %s", type(exc).__name__)
+
+
+def register(application: BetweenApp) -> None:
+    """Adds /export and /delete before every flow, and the tidy-mode job."""
+    new = filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("export", export_command, filters=new), group=GROUP)
+    application.add_handler(CommandHandler("delete", delete_command, filters=new), group=GROUP)
+    application.add_handler(CallbackQueryHandler(on_confirm, pattern=f"^{PREFIX}"), group=GROUP)
+    tidy.register(application)
+
+
+def register_late(application: BetweenApp) -> None:
+    """Adds the answer for buttons nobody handled; must come after every flow's handlers."""
+    application.add_handler(CallbackQueryHandler(stale_button))
