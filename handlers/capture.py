@@ -503,16 +503,16 @@ async def on_audio(update: Update, context: BotContext) -> None:
     placeholder = await reply(update, texts.TRANSCRIBING.format(session=session_label(session)))
     if placeholder is not None:
         await _remember_reply(application, capture, placeholder.message_id)
-    application.create_task(
-        transcribe_capture(
-            application,
-            capture.user_id,
-            capture.id,
-            edit_message_id=placeholder.message_id if placeholder else None,
-        ),
-        update=update,
-        name=f"transcribe:{capture.id}",
+    work = transcribe_capture(
+        application,
+        capture.user_id,
+        capture.id,
+        edit_message_id=placeholder.message_id if placeholder else None,
     )
+    if application.running:
+        application.create_task(work, update=update, name=f"transcribe:{capture.id}")
+    else:  # stopping: PTB would not wait for a new task, but it waits for this update
+        await work
 
 
 async def on_text(update: Update, context: BotContext) -> None:
@@ -573,11 +573,11 @@ async def retry_command(update: Update, context: BotContext) -> None:
         return
     memos = "memo" if len(ids) == 1 else "memos"
     await reply(update, texts.RETRYING.format(count=len(ids), memos=memos))
-    context.application.create_task(
-        _retry_all(context.application, user.id, ids, header=None, notify={*ids}),
-        update=update,
-        name=f"retry:{user.id}",
-    )
+    work = _retry_all(context.application, user.id, ids, header=None, notify={*ids})
+    if context.application.running:
+        context.application.create_task(work, update=update, name=f"retry:{user.id}")
+    else:
+        await work
 
 
 async def _retry_all(
