@@ -255,6 +255,7 @@ class OpenAIWhisperTranscriber(_PooledTranscriber):
         workers: int = 1,
         *,
         cpu_threads: int = 0,
+        beam_size: int = DEFAULT_BEAM_SIZE,
         max_seconds: float | None = None,
     ) -> None:
         """Loads the model once; transcription then runs in a pool of `workers` threads.
@@ -264,6 +265,7 @@ class OpenAIWhisperTranscriber(_PooledTranscriber):
                 as "tiny.en" (found in ~/.cache/whisper or downloaded where there is internet).
             workers: Transcriptions that may run at once.
             cpu_threads: torch intra-op threads; 0 leaves torch's default.
+            beam_size: Beam width of the decoder (1 is greedy).
             max_seconds: Longer audio raises AudioTooLongError (None: no limit).
 
         Raises:
@@ -302,6 +304,7 @@ class OpenAIWhisperTranscriber(_PooledTranscriber):
         super().__init__(workers)
         self._whisper = whisper
         self.multilingual = bool(self._model.is_multilingual)
+        self.beam_size = beam_size
         self.max_seconds = max_seconds
         logger.info("loaded openai-whisper model in %.1f s", time.perf_counter() - started)
 
@@ -321,7 +324,7 @@ class OpenAIWhisperTranscriber(_PooledTranscriber):
             samples,
             language=language if self.multilingual else "en",
             fp16=False,
-            beam_size=DEFAULT_BEAM_SIZE,
+            beam_size=self.beam_size,
             verbose=None,
         )
         kept = [

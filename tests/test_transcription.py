@@ -1,7 +1,8 @@
 """The real bundled tiny.en model on committed Ogg/Opus clips (tests/fixtures/make_fixtures.py).
 
-One model is loaded for the session; every clip is transcribed once and the WER tests read
-the cached results. No mocks: decode failures come from PyAV on real bad files.
+The session's one model is conftest's `transcriber` (default settings: bundled tiny.en, one
+worker); every clip is transcribed once and the WER tests read the cached results.
+No mocks: decode failures come from PyAV on real bad files.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import os
 import string
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import jiwer
@@ -57,14 +58,6 @@ def normalise(text: str) -> str:
 
 def wer(name: str, hypothesis: str) -> float:
     return jiwer.wer(normalise(REFERENCES[name]), normalise(hypothesis))
-
-
-@pytest.fixture(scope="session")
-def transcriber() -> Iterator[Transcriber]:
-    """The default engine with default settings: bundled tiny.en, one worker."""
-    built = build_transcriber(settings())
-    yield built
-    built.close()
 
 
 @pytest.fixture(scope="session")
@@ -203,21 +196,36 @@ def test_openai_engine_without_a_local_model_says_what_to_set() -> None:
         build_transcriber(settings(whisper_engine="openai-whisper", whisper_model="/nonexistent"))
 
 
+def local_openai_model() -> Path | None:
+    """An openai-whisper tiny.en .pt on this machine (`python bench/transcribe.py --convert`
+    writes one from the bundled weights), named by BETWEEN_OPENAI_MODEL or in the cache."""
+    for candidate in (
+        os.environ.get("BETWEEN_OPENAI_MODEL", ""),
+        Path.home() / ".cache" / "whisper" / "tiny.en.pt",
+    ):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
 @pytest.mark.skipif(not WHISPER_IMPORTABLE, reason="openai-whisper is an optional extra")
 async def test_openai_engine(tmp_path: Path) -> None:
     with pytest.raises(TranscriptionError, match="directory"):
         build_transcriber(settings(whisper_engine="openai-whisper", whisper_model=str(tmp_path)))
-    local = Path.home() / ".cache" / "whisper" / "tiny.en.pt"
-    if not local.is_file():
+    local = local_openai_model()
+    if local is None:
         with pytest.raises(TranscriptionError, match=r"\.pt path"):
             build_transcriber(settings(whisper_engine="openai-whisper"))
-        pytest.skip("no local openai-whisper tiny.en.pt (it cannot be downloaded here)")
-    engine = build_transcriber(settings(whisper_engine="openai-whisper"))
+        pytest.skip("no local openai-whisper tiny.en .pt (set BETWEEN_OPENAI_MODEL)")
+    engine = build_transcriber(settings(whisper_engine="openai-whisper", whisper_model=str(local)))
     try:
+        assert engine.name == "openai-whisper"
         transcript = await engine.transcribe((FIXTURES / "speech_01.ogg").read_bytes())
         assert wer("speech_01.ogg", transcript.text) <= 0.15
+        assert transcript.audio_seconds == pytest.approx(2.54, abs=0.05)
         assert (await engine.transcribe(FIXTURES / "silence.ogg")).text == ""
-        with pytest.raises(AudioDecodeError):
-            await engine.transcribe(FIXTURES / "random.ogg")
+        for name in BAD:
+            with pytest.raises(AudioDecodeError):
+                await engine.transcribe(FIXTURES / name)
     finally:
         engine.close()
