@@ -174,6 +174,8 @@ def schedule_digest(application: BetweenApp, user: User) -> None:
     tz = _zone(user)
     now = datetime.now(UTC)
     upcoming = next_weekly(weekday, at, tz, now)
+    if user.last_digest_on is not None and user.last_digest_on >= upcoming.astimezone(tz).date():
+        upcoming = next_weekly(weekday, at, tz, upcoming)  # this week's went out already
     previous = next_weekly(weekday, at, tz, upcoming - timedelta(days=8))
     previous_day = previous.astimezone(tz).date()
     late = previous < now and now - previous <= DIGEST_GRACE

@@ -77,6 +77,11 @@ def apply_situation(row: Trigger, cue: str) -> None:
     row.status = TriggerStatus.ACTIVE
 
 
+def after_firing(row: Trigger, after: datetime, tz: tzinfo) -> datetime | None:
+    """The instant a trigger is due next once its current instant is taken (a one-off: none)."""
+    return None if row.recurrence == "once" else next_fire(spec_of(row), after, tz)
+
+
 def schedule(application: BetweenApp, row: Trigger, chat_id: int | None = None) -> None:
     """(Re)creates the job of one trigger from its row, or removes it if nothing is due."""
     if row.kind != TriggerKind.TIME or row.status != TriggerStatus.ACTIVE or not row.next_fire_at:
@@ -140,7 +145,7 @@ async def fire(application: BetweenApp, user_id: int, trigger_id: int) -> int | 
             early = None
             tz = zone(user)
             expected = row.next_fire_at
-            upcoming = next_fire(spec_of(row), aware(max(now, expected)), tz)
+            upcoming = after_firing(row, aware(max(now, expected)), tz)
             taken = await triggers.record_firing(
                 user_id, trigger_id, expected, naive(upcoming) if upcoming else None, now
             )
@@ -204,7 +209,7 @@ async def schedule_user(application: BetweenApp, user: User) -> None:
                 if upcoming is None:
                     row.status = TriggerStatus.DONE
             elif due <= now - GRACE:
-                upcoming = next_fire(spec, aware(now), tz)
+                upcoming = after_firing(row, aware(now), tz)
                 label = describe_trigger(row, tz, aware(now))
                 nxt = naive(upcoming) if upcoming else None
                 if await triggers.record_firing(user.id, row.id, due, nxt, now, missed=True):

@@ -1,0 +1,144 @@
+"""The weekly digest: its content, its time (the day before therapy), once per week."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot import followups
+from storage.models import Recall, RecallSource, User
+from storage.recalls import RecallRepository
+from storage.sessions import utcnow
+from tests.telegram_server import TelegramTestServer
+from tests.test_trigger_support import add_reflection, add_user, db_of, open_db
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+async def _recall(db, user_id: int, reflection_id: int, **values: object) -> None:  # type: ignore[no-untyped-def]
+    async with db() as s, s.begin():
+        s.add(
+            Recall(
+                user_id=user_id,
+                reflection_id=reflection_id,
+                source=RecallSource.COMMAND,
+                **values,
+            )
+        )
+
+
+async def test_digest_text_has_what_landed_the_paragraph_and_how_it_went(
+    tmp_path: Path,
+) -> None:
+    engine, db = await open_db(tmp_path)
+    await add_user(db, 901, therapy_weekday=1, therapy_time=time(17))
+    await add_user(db, 902, therapy_weekday=1, therapy_time=time(17))
+    await add_reflection(db, 901, "Old one", days_ago=30, landed="an old landed line")
+    rid = await add_reflection(
+        db,
+        901,
+        "I can say <no>",
+        "It protects my evenings.",
+        "I leave at six.",
+        days_ago=1,
+        landed="You are allowed to leave & rest.",
+    )
+    await _recall(db, 901, rid, helped=True, outcome="I left at six on Wednesday.")
+    await _recall(db, 901, rid, helped=True)
+    await _recall(db, 901, rid, helped=False, outcome="Stayed late; noticed it though.")
+    await add_reflection(db, 902, "Bob's secret", landed="bob's landed line")
+    since = utcnow() - timedelta(days=6)
+    async with db() as s:
+        facts = await RecallRepository(s).digest_facts(901, since)
+    text = followups.digest_text(facts, BERLIN, datetime.now(UTC))
+    assert text is not None
+    assert text.startswith("Tomorrow is your session.")
+    assert "<b>What landed</b>\n“You are allowed to leave &amp; rest.”" in text
+    assert "<b>I can say &lt;no&gt;</b>\nI can say &lt;no&gt; It protects my evenings." in text
+    assert "You brought it back 3 times: 2 helped, 1 didn't." in text
+    assert "“I left at six on Wednesday.”" in text and "“Stayed late; noticed it though.”" in text
+    assert text.endswith("Bring this into the room.")
+    assert "old landed" not in text and "Old one" not in text and "Bob" not in text
+
+    async with db() as s:
+        quiet = await RecallRepository(s).digest_facts(901, utcnow() + timedelta(minutes=1))
+    assert quiet.empty and followups.digest_text(quiet, BERLIN, datetime.now(UTC)) is None
+    await engine.dispose()
+
+
+async def test_digest_is_scheduled_the_day_before_therapy_and_sent_once(
+    server: TelegramTestServer, start_bot
+) -> None:
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(
+            db, 903, therapy_weekday=1, therapy_time=time(17), evening_time=time(20, 30)
+        )
+        rid = await add_reflection(db, 903, "Rest is not a prize", landed="Rest is allowed.")
+        await _recall(db, 903, rid, helped=True, outcome="Took Sunday off.")
+        from bot.scheduling import reschedule_user
+
+        await reschedule_user(app, 903)
+        (job,) = app.job_queue.get_jobs_by_name("digest:903")
+        due = job.next_t.astimezone(BERLIN)
+        assert (due.weekday(), due.time()) == (0, time(20, 30))  # Monday evening
+        assert timedelta(0) < job.next_t - datetime.now(UTC) <= timedelta(days=7)
+
+        alice = server.person(user_id=903)
+        day = due.date()
+        assert await followups.send_digest(app, 903, day)
+        digest = await alice.next_message()
+        assert digest.parse_mode == "HTML"
+        assert "Rest is allowed." in digest.text and "Took Sunday off." in digest.text
+        assert "You brought it back 1 time: 1 helped, 0 didn't." in digest.text
+        assert not await followups.send_digest(app, 903, day)  # once per week
+        assert await alice.no_message_within(0.5)
+        async with db() as s:
+            user = await s.get(User, 903)
+            assert user is not None and user.last_digest_on == day
+        (job,) = app.job_queue.get_jobs_by_name("digest:903")
+        assert job.next_t.astimezone(BERLIN).date() > day  # next week's
+
+        # no therapy day: no digest job
+        async with db() as s, s.begin():
+            user = await s.get(User, 903)
+            user.therapy_weekday = None
+        await reschedule_user(app, 903)
+        assert not app.job_queue.get_jobs_by_name("digest:903")
+
+
+async def test_quiet_week_sends_nothing(server: TelegramTestServer, start_bot) -> None:
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(db, 904, therapy_weekday=3, therapy_time=time(9))
+        alice = server.person(user_id=904)
+        today = datetime.now(BERLIN).date()
+        assert not await followups.send_digest(app, 904, today)
+        assert await alice.no_message_within(0.5)
+        async with db() as s:
+            user = await s.get(User, 904)
+            assert user is not None and user.last_digest_on == today
+
+
+async def test_a_digest_missed_while_down_is_sent_once_after_restart(
+    server: TelegramTestServer, start_bot, tmp_path: Path
+) -> None:
+    due = datetime.now(BERLIN) - timedelta(hours=1)  # the digest was due an hour ago
+    engine, db = await open_db(tmp_path)
+    await add_user(
+        db,
+        905,
+        therapy_weekday=(due.weekday() + 1) % 7,
+        therapy_time=time(10),
+        evening_time=due.time().replace(second=0, microsecond=0),
+    )
+    await add_reflection(db, 905, "I can stay in the room", landed="Stay with it.")
+    await engine.dispose()
+    alice = server.person(user_id=905)
+    async with start_bot():
+        digest = await alice.next_message(timeout=5)
+        assert "Stay with it." in digest.text and "Bring this into the room." in digest.text
+        assert "It didn't come back to you this week." in digest.text
+    async with start_bot():
+        assert await alice.no_message_within(1.0)

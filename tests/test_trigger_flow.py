@@ -1,0 +1,266 @@
+"""/trigger, the reflection's trigger buttons and /triggers, end to end over real HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from bot.trigger_jobs import job_name
+from storage.models import TriggerKind, TriggerStatus
+from tests.telegram_server import TelegramTestServer
+from tests.test_trigger_support import add_reflection, add_user, db_of, triggers_of
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def local(naive_utc: datetime, tz=BERLIN) -> datetime:  # type: ignore[no-untyped-def]
+    return naive_utc.replace(tzinfo=UTC).astimezone(tz)
+
+
+def job_times(app, trigger_id: int) -> list[datetime]:  # type: ignore[no-untyped-def]
+    return [job.next_t for job in app.job_queue.get_jobs_by_name(job_name(trigger_id))]
+
+
+async def test_trigger_needs_a_paragraph_first(server: TelegramTestServer, start_bot) -> None:
+    async with start_bot() as app:
+        await add_user(db_of(app), 701)
+        alice = server.person(user_id=701)
+        alice.command("trigger", "thu", "08:00")
+        assert "Reflect first with /reflect" in (await alice.next_message()).text
+        assert await triggers_of(db_of(app), 701) == []
+
+
+async def test_typed_time_triggers_are_confirmed_in_plain_words_and_scheduled(
+    server: TelegramTestServer, start_bot
+) -> None:
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(db, 702)
+        rid = await add_reflection(db, 702, "I can say no")
+        alice = server.person(user_id=702)
+
+        alice.command("trigger", "thu", "08:00", "morning", "walk")
+        confirm = await alice.next_message()
+        assert confirm.text.startswith("Set: Thursday ")
+        assert ", 08:00 Berlin time — morning walk." in confirm.text
+        assert confirm.button_texts == ["↩ Undo", "🔁 Every week instead"]
+        (once,) = await triggers_of(db, 702)
+        assert (once.reflection_id, once.kind, once.recurrence, once.cue) == (
+            rid,
+            TriggerKind.TIME,
+            "once",
+            "morning walk",
+        )
+        assert once.next_fire_at is not None
+        due = local(once.next_fire_at)
+        assert (due.weekday(), due.time()) == (3, time(8, 0))
+        assert f"{due.day} {due:%b}" in confirm.text
+        assert job_times(app, once.id) == [once.next_fire_at.replace(tzinfo=UTC)]
+
+        alice.press("🔁 Every week instead", confirm)
+        edit = await alice.next_edit()
+        assert edit.text == "Now every Thursday at 08:00 (Berlin time) — morning walk."
+        (weekly,) = await triggers_of(db, 702)
+        assert (weekly.recurrence, weekly.weekdays, weekly.once_at) == ("weekly", "3", None)
+
+        alice.command("trigger", "every", "weekday", "8:30")
+        confirm = await alice.next_message()
+        assert confirm.text.startswith("Set: every weekday at 08:30 (Berlin time).")
+        assert confirm.button_texts == ["↩ Undo"]
+        _, weekdays = await triggers_of(db, 702)
+        assert (weekdays.recurrence, weekdays.weekdays, weekdays.at_time) == (
+            "weekdays",
+            "0,1,2,3,4",
+            time(8, 30),
+        )
+        assert local(weekdays.next_fire_at).time() == time(8, 30)
+        alice.press("↩ Undo", confirm)
+        assert (await alice.next_edit()).text.startswith("Okay, removed.")
+        assert [t.id for t in await triggers_of(db, 702)] == [weekly.id]
+        assert job_times(app, weekdays.id) == []
+
+
+async def test_bad_times_get_a_clear_answer_and_situations_are_kept(
+    server: TelegramTestServer, start_bot
+) -> None:
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(db, 703)
+        rid = await add_reflection(db, 703, "I can stay in the room")
+        alice = server.person(user_id=703)
+
+        alice.command("trigger", "thu", "25:00")
+        answer = await alice.next_message()
+        assert answer.text.startswith("I didn't understand that time. Try: thu 08:00")
+        assert "Tomorrow" in answer.button_texts and "Thu" in answer.button_texts
+        alice.send_text("tomorrow 7pm")  # still asking for the time
+        confirm = await alice.next_message()
+        assert confirm.text.startswith("Set: ") and "19:00 Berlin time" in confirm.text
+
+        alice.command("trigger", "when", "my", "partner", "brings", "up", "money")
+        saved = await alice.next_message()
+        assert "“when my partner brings up money”" in saved.text
+        assert "/recall money" in saved.text
+        situation = (await triggers_of(db, 703))[-1]
+        assert (situation.kind, situation.reflection_id, situation.next_fire_at) == (
+            TriggerKind.SITUATION,
+            rid,
+            None,
+        )
+        assert situation.keywords == "partner bring money"
+
+        alice.command("trigger", "after", "dinner", "with", "my", "sister")
+        offer = await alice.next_message()
+        assert "Keep it as a situation?" in offer.text
+        alice.press("Yes, a situation", offer)
+        saved = await alice.next_message()
+        assert "“after dinner with my sister”" in saved.text and "/recall sister" in saved.text
+        assert len(await triggers_of(db, 703)) == 3
+
+        alice.command("trigger", "🙂")
+        offer = await alice.next_message()
+        alice.press("No, I meant a time", offer)
+        assert "When? Type it" in (await alice.next_message()).text
+        alice.command("cancel")
+        assert "no moment set" in (await alice.next_message()).text
+        alice.send_text("just a thought")  # back to capture, not a time
+        assert "didn't understand" not in (await alice.next_message()).text
+        assert len(await triggers_of(db, 703)) == 3
+
+
+async def test_day_and_hour_buttons_set_a_time(server: TelegramTestServer, start_bot) -> None:
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(db, 704, tz="America/New_York")
+        await add_reflection(db, 704, "Rest is not a prize")
+        alice = server.person(user_id=704)
+        alice.command("trigger")
+        choose = await alice.next_message()
+        assert choose.text.startswith("When should “Rest is not a prize” come back")
+        alice.press("⏰ A time", choose)
+        ask = await alice.next_message()
+        assert ask.buttons[0] == [("Tomorrow", "trg:day:t")]
+        alice.press("Sat", ask)
+        hours = await alice.next_message()
+        assert hours.text.startswith("Saturday: at what time?")
+        assert hours.button_texts[0] == "06:00" and hours.button_texts[-1] == "22:00"
+        alice.press("09:00", hours)
+        confirm = await alice.next_message()
+        assert confirm.text.startswith("Set: Saturday ") and "09:00 New York time" in confirm.text
+        (row,) = await triggers_of(db, 704)
+        due = local(row.next_fire_at, ZoneInfo("America/New_York"))
+        assert (due.weekday(), due.time()) == (5, time(9, 0))
+        assert alice.current(hours).buttons == []  # the grid is gone once used
+        # a stale hour button after the conversation ended changes nothing
+        alice.press_raw("trg:hour:5:10", hours.message_id)
+        await server.wait_delivered()
+        assert await alice.no_message_within(0.5)
+        assert len(await triggers_of(db, 704)) == 1
+
+
+async def test_the_reflection_buttons_lead_here_and_refuse_other_people(
+    server: TelegramTestServer, start_bot
+) -> None:
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(db, 705)
+        await add_user(db, 706)
+        rid = await add_reflection(db, 705, "I can say no")
+        alice = server.person(user_id=705)
+        bob = server.person(user_id=706, first_name="Bob")
+
+        offer = await alice.send_text("placeholder")  # any message id to press on
+        await alice.next_message()
+        bob.press_raw(f"trg:time:{rid}", offer.message_id)
+        bob.press_raw(f"trg:sit:{rid}", offer.message_id)
+        await server.wait_delivered()
+        assert await bob.no_message_within(0.5)
+        assert [a.get("text") for a in bob.callback_answers] == [
+            "That's no longer available."
+        ] * 2
+        bob.send_text("when my partner brings up money")  # not taken as Bob's situation
+        assert "Saved as a situation" not in (await bob.next_message()).text
+
+        alice.press_raw(f"trg:sit:{rid}", offer.message_id)
+        assert "What's the situation?" in (await alice.next_message()).text
+        alice.send_text("when my boss raises his voice")
+        assert "/recall voice" in (await alice.next_message()).text
+        alice.press_raw("trg:later", offer.message_id)
+        assert "/trigger picks a moment" in (await alice.next_message()).text
+        assert len(await triggers_of(db, 705)) == 1
+        assert await triggers_of(db, 706) == []
+
+
+async def test_triggers_list_pauses_resumes_changes_and_deletes(
+    server: TelegramTestServer, start_bot
+) -> None:
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(db, 707)
+        await add_reflection(db, 707, "I can say no")
+        alice = server.person(user_id=707)
+        alice.command("triggers")
+        assert "No moments set" in (await alice.next_message()).text
+        alice.command("trigger", "every", "mon", "7:15", "bus")
+        await alice.next_message()
+        alice.command("trigger", "when", "my", "mother", "calls")
+        await alice.next_message()
+        timed, situation = await triggers_of(db, 707)
+
+        alice.command("triggers")
+        listing = await alice.next_message()
+        assert listing.parse_mode == "HTML"
+        assert "1. ⏰ every Monday at 07:15 (Berlin time) — bus" in listing.text
+        assert "next: Mon " in listing.text and "2. 💬 when my mother calls" in listing.text
+        assert listing.button_texts == [
+            "1 ⏸ Pause",
+            "1 ✏ Change",
+            "1 🗑 Delete",
+            "2 ✏ Change",
+            "2 🗑 Delete",
+        ]
+
+        alice.press("1 ⏸ Pause", listing)
+        edit = await alice.next_edit()
+        assert "(paused)" in edit.text and "1 ▶ Resume" in edit.message.button_texts
+        timed, _ = await triggers_of(db, 707)
+        assert timed.status == TriggerStatus.PAUSED
+        await server.wait_delivered()
+        assert job_times(app, timed.id) == []
+        alice.press("1 ▶ Resume", listing)
+        edit = await alice.next_edit()
+        assert "(paused)" not in edit.text
+        timed, _ = await triggers_of(db, 707)
+        assert timed.status == TriggerStatus.ACTIVE
+        assert job_times(app, timed.id) == [timed.next_fire_at.replace(tzinfo=UTC)]
+
+        alice.press("1 ✏ Change", listing)
+        assert "Send the new time" in (await alice.next_message()).text
+        alice.send_text("fri 9:00")
+        assert (await alice.next_message()).text.startswith("Changed: Friday ")
+        timed, _ = await triggers_of(db, 707)
+        assert (timed.recurrence, local(timed.next_fire_at).weekday()) == ("once", 4)
+
+        alice.press("2 ✏ Change", listing)
+        assert "Send the new situation" in (await alice.next_message()).text
+        alice.send_text("when my sister asks for money")
+        assert "Changed: when my sister asks for money." in (await alice.next_message()).text
+        _, situation = await triggers_of(db, 707)
+        assert situation.keywords == "sister ask money"
+
+        alice.press("2 🗑 Delete", listing)
+        edit = await alice.next_edit()
+        assert "sister" not in edit.text and edit.message.button_texts[-1] == "1 🗑 Delete"
+        alice.press("1 🗑 Delete", listing)
+        assert "No moments set" in (await alice.next_edit()).text
+        assert await triggers_of(db, 707) == []
+        await server.wait_delivered()
+        assert job_times(app, timed.id) == []
+        # a forged id of someone else's (or a deleted) trigger is refused
+        alice.press_raw(f"tg:pause:{timed.id}", listing.message_id)
+        alice.press_raw("tg:del:abc", listing.message_id)
+        await server.wait_delivered()
+        assert await alice.no_message_within(0.3)
+        assert [a.get("text") for a in alice.callback_answers][-2:] == [
+            "That's no longer available."
+        ] * 2
