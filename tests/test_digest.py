@@ -72,9 +72,7 @@ async def test_digest_is_scheduled_the_day_before_therapy_and_sent_once(
 ) -> None:
     async with start_bot() as app:
         db = db_of(app)
-        await add_user(
-            db, 903, therapy_weekday=1, therapy_time=time(17), evening_time=time(20, 30)
-        )
+        await add_user(db, 903, therapy_weekday=1, therapy_time=time(17), evening_time=time(20, 30))
         rid = await add_reflection(db, 903, "Rest is not a prize", landed="Rest is allowed.")
         await _recall(db, 903, rid, helped=True, outcome="Took Sunday off.")
         from bot.scheduling import reschedule_user

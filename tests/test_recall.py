@@ -89,7 +89,11 @@ async def test_recall_words_find_the_situation_paragraph_and_never_another_perso
         await add_user(db, 603)
         await add_user(db, 604)
         money = await add_reflection(
-            db, 603, "I can stay in the room", "Leaving is my old move.", "I breathe first.",
+            db,
+            603,
+            "I can stay in the room",
+            "Leaving is my old move.",
+            "I breathe first.",
             days_ago=7,
         )
         await add_situation(db, 603, money, "when my partner brings up money")
@@ -140,6 +144,7 @@ async def test_follow_up_arrives_once_and_its_answers_are_stored(
         assert question.text.startswith("How did it go with “I can say no”?")
         assert question.reply_to_message_id == card.message_id
         assert question.button_texts == ["It helped", "Didn't help", "Didn't get to it"]
+
         async def stored():
             (recall,) = await recalls_of(db, 605)
             return recall if recall.followup_message_id else None

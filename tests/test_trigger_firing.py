@@ -60,9 +60,9 @@ async def test_a_time_trigger_pings_once_with_the_paragraph(
             row.id,
             rid,
         )
-        assert await settled(
-            lambda: _message_of(db, 801, ping.message_id)
-        ), "the ping's message id is stored"
+        assert await settled(lambda: _message_of(db, 801, ping.message_id)), (
+            "the ping's message id is stored"
+        )
 
         alice.press("I read it", ping)
         edit = await alice.next_edit()
@@ -213,3 +213,26 @@ async def test_a_failed_send_is_not_retried(server: TelegramTestServer, start_bo
         (recall,) = await recalls_of(db, 807)
         assert recall.message_id is None and recall.followup_due_at is None
 
+
+async def test_recurring_triggers_follow_a_new_time_zone(
+    server: TelegramTestServer, start_bot
+) -> None:
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(db, 808)
+        await add_reflection(db, 808, "I can say no")
+        alice = server.person(user_id=808)
+        alice.command("trigger", "every", "day", "at", "9:00")
+        await alice.next_message()
+        alice.command("trigger", "tomorrow", "9:00")
+        await alice.next_message()
+        daily, once = await triggers_of(db, 808)
+        await add_user(db, 808, tz="Asia/Tokyo")  # what /settings does, then:
+        await reschedule_user(app, 808)
+        moved, kept = await triggers_of(db, 808)
+        tokyo = trigger_jobs.zone(_user(808, "Asia/Tokyo"))
+        assert moved.next_fire_at.replace(tzinfo=UTC).astimezone(tokyo).time() == time(9, 0)
+        assert moved.next_fire_at != daily.next_fire_at
+        assert kept.next_fire_at == once.next_fire_at  # a one-off keeps its instant
+        (job,) = app.job_queue.get_jobs_by_name(trigger_jobs.job_name(moved.id))
+        assert job.next_t == moved.next_fire_at.replace(tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.trigger_jobs import job_name
@@ -11,6 +12,7 @@ from tests.telegram_server import TelegramTestServer
 from tests.test_trigger_support import add_reflection, add_user, db_of, triggers_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def local(naive_utc: datetime, tz=BERLIN) -> datetime:  # type: ignore[no-untyped-def]
@@ -175,9 +177,7 @@ async def test_the_reflection_buttons_lead_here_and_refuse_other_people(
         bob.press_raw(f"trg:sit:{rid}", offer.message_id)
         await server.wait_delivered()
         assert await bob.no_message_within(0.5)
-        assert [a.get("text") for a in bob.callback_answers] == [
-            "That's no longer available."
-        ] * 2
+        assert [a.get("text") for a in bob.callback_answers] == ["That's no longer available."] * 2
         bob.send_text("when my partner brings up money")  # not taken as Bob's situation
         assert "Saved as a situation" not in (await bob.next_message()).text
 
@@ -264,3 +264,79 @@ async def test_triggers_list_pauses_resumes_changes_and_deletes(
         assert [a.get("text") for a in alice.callback_answers][-2:] == [
             "That's no longer available."
         ] * 2
+
+
+async def test_reflect_then_a_time_pings_and_a_situation_is_found(
+    server: TelegramTestServer, start_bot
+) -> None:
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(db, 708, followup_hours=24)
+        alice = server.person(user_id=708)
+        alice.send_text("You don't have to earn rest.")  # a capture: today's session
+        await alice.next_message()
+        alice.command("reflect")
+        for _ in range(3):  # the cue, how it works, question 1
+            await alice.next_message()
+        for answer in ("Rest is not a prize", "I work until I collapse", "I take Sunday off"):
+            alice.send_text(answer)
+            await alice.next_message()
+        alice.press("✓ Save")
+        await alice.next_message()  # the paragraph card
+        offer = await alice.next_message()
+        assert offer.button_texts[:2] == ["⏰ A time", "💬 A situation"]
+
+        alice.press("⏰ A time", offer)
+        assert "When? Type it" in (await alice.next_message()).text
+        alice.send_text("in 0.04 minutes")  # 2.4 s ahead
+        assert (await alice.next_message()).text.startswith("Set: ")
+        ping = await alice.next_message(timeout=8)
+        assert ping.text.startswith("Rest is not a prize\n\nRest is not a prize.")
+        assert await alice.no_message_within(1.5)
+
+        alice.press("💬 A situation", offer)
+        assert "What's the situation?" in (await alice.next_message()).text
+        alice.send_text("when my partner brings up money")
+        assert "/recall money" in (await alice.next_message()).text
+        alice.command("recall", "money")
+        card = await alice.next_message()
+        assert card.text.startswith("Rest is not a prize\n\n")
+        assert "💬 when my partner brings up money" in card.text
+        timed, situation = await triggers_of(db, 708)
+        assert timed.reflection_id == situation.reflection_id
+        assert (timed.fire_count, timed.status) == (1, TriggerStatus.DONE)
+
+
+async def test_a_spoken_situation_is_transcribed_and_found(
+    server: TelegramTestServer, start_bot
+) -> None:
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(db, 709)
+        rid = await add_reflection(db, 709, "I can stay in the room")
+        alice = server.person(user_id=709)
+        alice.command("trigger")
+        alice.press(f"trg:sit:{rid}", await alice.next_message())
+        assert "What's the situation?" in (await alice.next_message()).text
+        alice.send_voice(FIXTURES / "speech_02.ogg")
+        saved = await alice.next_message(timeout=60)
+        assert "Saved as a situation" in saved.text and "partner" in saved.text.lower()
+        (row,) = await triggers_of(db, 709)
+        assert row.kind == TriggerKind.SITUATION and "money" in (row.keywords or "")
+        alice.command("recall", "money")
+        assert (await alice.next_message()).text.startswith("I can stay in the room")
+
+
+async def test_a_half_set_moment_survives_a_restart(server: TelegramTestServer, start_bot) -> None:
+    alice = server.person(user_id=710)
+    async with start_bot() as app:
+        await add_user(db_of(app), 710)
+        await add_reflection(db_of(app), 710, "I can say no")
+        alice.command("trigger")
+        alice.press("⏰ A time", await alice.next_message())
+        assert "When? Type it" in (await alice.next_message()).text
+    async with start_bot() as app:
+        alice.send_text("sat 10:00 market")
+        confirm = await alice.next_message()
+        assert confirm.text.startswith("Set: Saturday ") and "— market." in confirm.text
+        assert len(await triggers_of(db_of(app), 710)) == 1

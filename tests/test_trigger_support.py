@@ -127,9 +127,9 @@ async def recalls_of(db: Db, user_id: int) -> list[Recall]:
         return list(rows)
 
 
-async def settled(check, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+async def settled(check, within: float = 5.0):  # type: ignore[no-untyped-def]
     """Awaits `check()` until it returns something truthy (a row written after a send)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         found = await check()
         if found or asyncio.get_running_loop().time() > deadline:
