@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,6 +82,7 @@ def _strip(w: str, suffixes: tuple[str, ...]) -> tuple[str, str]:
     return w, ""
 
 
+@lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
     """A small English suffix stemmer, so "walks", "walked", "walking" meet at "walk".
 
