@@ -157,17 +157,16 @@ async def seed(app, user_id: int, tag: str) -> dict[str, int]:
         )
         s.add_all([walk, money])
         await s.flush()
-        s.add(
-            Recall(
-                user_id=user_id,
-                reflection_id=second.id,
-                trigger_id=walk.id,
-                source=RecallSource.PING,
-                helped=True,
-                outcome=texts_[11],
-                created_at=now,
-            )
+        recall = Recall(
+            user_id=user_id,
+            reflection_id=second.id,
+            trigger_id=walk.id,
+            source=RecallSource.PING,
+            helped=True,
+            outcome=texts_[11],
+            created_at=now,
         )
+        s.add(recall)
         s.add(
             ConversationState(
                 name="reflection",
@@ -177,7 +176,16 @@ async def seed(app, user_id: int, tag: str) -> dict[str, int]:
                 updated_at=now,
             )
         )
-    return {"voice": voice.id, "walk": walk.id}
+        await s.flush()
+    return {
+        "session": session.id,
+        "voice": voice.id,
+        "first": first.id,
+        "reflection": second.id,
+        "walk": walk.id,
+        "money": money.id,
+        "recall": recall.id,
+    }
 
 
 async def count_rows(app, user_id: int) -> int:
