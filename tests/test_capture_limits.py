@@ -107,11 +107,12 @@ async def test_failed_download_then_retry(server: TelegramTestServer, start_bot)
         dave = server.person(user_id=404, first_name="Dave")
         dave.command("retry")
         assert "Nothing to retry" in (await dave.next_message()).text
-        server.fail_next("getFile", status=502)
+        server.fail_next("getFile", status=502, times=None)  # down for longer than the retries
         dave.send_voice(FIXTURES / "speech_05.ogg")
         await dave.next_message()
         failed = await dave.next_edit(timeout=30)
         assert "couldn't fetch that memo" in failed.text
+        server.clear_faults()
         [row] = await captures(app, 404)
         assert (row.status, row.error, row.attempts) == (CaptureStatus.FAILED, "download_failed", 1)
 
