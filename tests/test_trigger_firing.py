@@ -236,3 +236,30 @@ async def test_recurring_triggers_follow_a_new_time_zone(
         assert kept.next_fire_at == once.next_fire_at  # a one-off keeps its instant
         (job,) = app.job_queue.get_jobs_by_name(trigger_jobs.job_name(moved.id))
         assert job.next_t == moved.next_fire_at.replace(tzinfo=UTC)
+
+
+async def test_people_who_skipped_start_still_get_their_ping_after_restart(
+    server: TelegramTestServer, start_bot, tmp_path: Path
+) -> None:
+    engine, db = await open_db(tmp_path)
+    await add_user(db, 809, onboarded=False, followup_hours=24)
+    rid = await add_reflection(db, 809, "I can say no")
+    due = utcnow() - timedelta(minutes=1)
+    async with db() as s, s.begin():
+        s.add(
+            Trigger(
+                user_id=809,
+                reflection_id=rid,
+                kind="time",
+                status=TriggerStatus.ACTIVE,
+                recurrence="once",
+                at_time=due.time(),
+                once_at=due,
+                next_fire_at=due,
+            )
+        )
+    await engine.dispose()
+    alice = server.person(user_id=809)
+    async with start_bot():
+        assert (await alice.next_message(timeout=5)).text.startswith("I can say no")
+        assert await alice.no_message_within(1.0)
