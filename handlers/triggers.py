@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -225,19 +227,46 @@ async def change(update: Update, context: BotContext) -> int:
 # ------------------------------------------------------------------ reading the moment
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How a typed moment reads: a time, a situation, a bad time, or "ask if a situation"."""
+
+    kind: Literal["time", "situation", "bad_time", "ask"]
+    text: str
+    spec: TimeTrigger | None = None
+    error: str = ""
+
+
+def read_moment(phrase: str, now: datetime, tz: tzinfo) -> Reading:
+    """Decides what a typed moment is (see the module docstring); never raises.
+
+    Args:
+        phrase: what the person typed after /trigger or when asked.
+        now: aware current time.
+        tz: the person's time zone.
+    """
+    text = " ".join(phrase.split())[:MAX_CUE]
+    if SITUATION_RE.match(text):
+        return Reading("situation", text)
+    try:
+        return Reading("time", text, spec=parse_time_trigger(text, now, tz))
+    except ValueError as exc:
+        if TIMEISH_RE.search(text):
+            return Reading("bad_time", text, error=str(exc))
+        return Reading("ask", text)
+
+
 async def _read_phrase(update: Update, context: BotContext, phrase: str) -> int:
     """Saves a situation or a time, explains a bad time, or asks whether it is a situation."""
-    phrase = " ".join(phrase.split())[:MAX_CUE]
-    if SITUATION_RE.match(phrase):
-        return await _save_situation(update, context, phrase)
     user = await ensure_user(update, context)
-    try:
-        spec = parse_time_trigger(phrase, datetime.now(UTC), zone_of(user))
-    except ValueError as exc:
-        if TIMEISH_RE.search(phrase):
-            await reply(update, str(exc), reply_markup=day_keyboard())
-            return TIME
-        context.user_data[CUE_KEY] = phrase
+    reading = read_moment(phrase, datetime.now(UTC), zone_of(user))
+    if reading.kind == "situation":
+        return await _save_situation(update, context, reading.text)
+    if reading.kind == "bad_time":
+        await reply(update, reading.error, reply_markup=day_keyboard())
+        return TIME
+    if reading.kind == "ask":
+        context.user_data[CUE_KEY] = reading.text
         keyboard = InlineKeyboardMarkup(
             [
                 [
@@ -246,9 +275,10 @@ async def _read_phrase(update: Update, context: BotContext, phrase: str) -> int:
                 ]
             ]
         )
-        await reply(update, texts.TRG_AS_SITUATION.format(cue=phrase), reply_markup=keyboard)
+        await reply(update, texts.TRG_AS_SITUATION.format(cue=reading.text), reply_markup=keyboard)
         return CONFIRM
-    return await _save_time(update, context, spec)
+    assert reading.spec is not None
+    return await _save_time(update, context, reading.spec)
 
 
 async def time_text(update: Update, context: BotContext) -> int:
