@@ -46,7 +46,10 @@ def create_engine(url: str, cipher: TextCipher | None = None) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+    # hide_parameters: a database error's message (often logged) must not carry what people said
+    engine = create_async_engine(
+        url, pool_pre_ping=parsed.get_backend_name() != "sqlite", hide_parameters=True
+    )
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     attach_cipher(engine, cipher)
