@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from telegram import ReplyParameters
 from telegram.constants import ParseMode
@@ -49,7 +49,7 @@ def digest_job(user_id: int) -> str:
     return f"digest:{user_id}"
 
 
-def _zone(user: User):  # type: ignore[no-untyped-def]
+def _zone(user: User) -> tzinfo:
     try:
         return load_zone(user.timezone)
     except ValueError:
@@ -105,7 +105,8 @@ async def _followup_job(context: BotContext) -> None:
     """Asks how it went, for the recall this job was made for."""
     job = context.job
     assert job is not None and job.user_id is not None
-    await send_followup(context.application, job.user_id, int(job.data))  # type: ignore[call-overload]
+    assert isinstance(job.data, int)
+    await send_followup(context.application, job.user_id, job.data)
 
 
 async def send_followup(application: BetweenApp, user_id: int, recall_id: int) -> bool:
@@ -201,7 +202,7 @@ async def _digest_job(context: BotContext) -> None:
     await send_digest(context.application, job.user_id, date.fromisoformat(str(job.data)))
 
 
-def digest_text(facts: DigestFacts, tz, now: datetime) -> str | None:  # type: ignore[no-untyped-def]
+def digest_text(facts: DigestFacts, tz: tzinfo, now: datetime) -> str | None:
     """The digest message (HTML), or None when nothing happened this week."""
     if facts.empty:
         return None

@@ -107,7 +107,8 @@ async def _fire_job(context: BotContext) -> None:
     """Fires the trigger this job was made for."""
     job = context.job
     assert job is not None and job.user_id is not None
-    await fire(context.application, job.user_id, int(job.data))  # type: ignore[call-overload]
+    assert isinstance(job.data, int)
+    await fire(context.application, job.user_id, job.data)
 
 
 async def fire(application: BetweenApp, user_id: int, trigger_id: int) -> int | None:

@@ -10,7 +10,7 @@ the card or the ping; replies to other messages are left to the other flows (cap
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -56,7 +56,7 @@ async def _card(
     recall: Recall,
     reflection: Reflection,
     user_id: int,
-    tz,  # type: ignore[no-untyped-def]
+    tz: tzinfo,
     *,
     query: str | None = None,
     matches: int = 0,

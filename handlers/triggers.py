@@ -530,13 +530,15 @@ async def manage(update: Update, context: BotContext) -> None:
     async with context.db() as session, session.begin():
         triggers = TriggerRepository(session)
         row = await triggers.get(user.id, int(raw_id))
-        if row is None or (action == "weekly" and row.once_at is None):
+        once_at = row.once_at if row is not None else None
+        if row is None or (action == "weekly" and once_at is None):
             await query.answer(texts.TRG_GONE)
             return
         if action in {"del", "undo"}:
             await triggers.delete(user.id, row.id)
         elif action == "weekly":
-            local = row.once_at.replace(tzinfo=UTC).astimezone(tz)  # type: ignore[union-attr]
+            assert once_at is not None
+            local = once_at.replace(tzinfo=UTC).astimezone(tz)
             spec = TimeTrigger("weekly", (local.weekday(),), local.time(), None, row.cue or "")
             trigger_jobs.apply_time(row, spec, now, tz)
             note, confirm = (

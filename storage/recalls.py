@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -129,7 +129,7 @@ class RecallRepository:
 
     # ------------------------------------------------------- saved reflections
 
-    def _saved(self, user_id: int):  # type: ignore[no-untyped-def]
+    def _saved(self, user_id: int) -> Select[tuple[Reflection]]:
         return (
             select(Reflection)
             .join(TherapySession, TherapySession.id == Reflection.session_id)
