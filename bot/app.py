@@ -11,9 +11,9 @@ import asyncio
 import logging
 import warnings
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationBuilder, ContextTypes
+from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
 from bot import texts
@@ -27,6 +27,8 @@ from storage.encrypted import TextCipher
 from storage.persistence import DatabasePersistence
 
 logger = logging.getLogger(__name__)
+
+PERSIST_GROUP = 100  # after every flow's handlers
 
 
 async def open_database(services: Services) -> None:
@@ -77,6 +79,17 @@ async def post_init(application: BetweenApp) -> None:
             await hook(application)
         except Exception:
             logger.exception("startup hook %s failed", getattr(hook, "__qualname__", hook))
+
+
+async def persist_now(update: Update, context: BotContext) -> None:
+    """Writes changed conversation states and user_data at once, not on PTB's 1 s timer.
+
+    Runs after every flow (the last handler group), so a crash right after the bot asked the
+    next question loses milliseconds, not a whole step of a conversation.
+    """
+    if update.effective_user is not None:
+        context.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
+    await context.application.update_persistence()
 
 
 async def post_shutdown(application: BetweenApp) -> None:
@@ -144,5 +157,6 @@ def build_application(settings: Settings, services: Services | None = None) -> B
     for flow in flows:
         flow.register(application)
     privacy.register_late(application)  # answers buttons no flow took: after every flow
+    application.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)
     errors.register(application)
     return application
