@@ -410,3 +410,34 @@ async def test_tidy_mode_deletes_old_transcript_cards_but_keeps_the_text(
         assert alice.current(cards["fresh"]).deleted
         alice.command("help")  # and the bot is fine
         assert "/recall" in (await alice.next_message()).text
+
+
+async def test_voice_audio_is_kept_only_on_request_and_deleted_with_everything(
+    server: TelegramTestServer, start_bot, tmp_path: Path
+) -> None:
+    fixtures = Path(__file__).parent / "fixtures"
+    audio = tmp_path / "data" / "audio" / "101"
+    async with start_bot() as app:
+        alice = server.person(user_id=101, first_name="Alice")
+        alice.send_voice(fixtures / "speech_01.ogg")
+        await alice.next_message()
+        assert "earn rest" in (await alice.next_edit(timeout=30)).text
+        assert not audio.exists()  # the default: transcribed, then the audio is gone
+
+        alice.command("settings")
+        await alice.next_message()
+        alice.press("Keep voice audio")
+        assert "Keep voice audio: on" in (await alice.next_message()).text
+        alice.command("cancel")
+        await alice.next_message()
+        alice.send_voice(fixtures / "speech_04.ogg")
+        await alice.next_message()
+        await alice.next_edit(timeout=30)
+        kept = list(audio.iterdir())
+        assert len(kept) == 1 and kept[0].read_bytes() == (fixtures / "speech_04.ogg").read_bytes()
+
+        alice.command("delete")
+        alice.press("Yes, delete everything", await alice.next_message())
+        assert "Everything is deleted" in (await alice.next_edit()).text
+        assert not audio.exists()
+        assert await count_rows(app, 101) == 0
