@@ -338,7 +338,9 @@ EXPORT_INTRO = (
 )
 EXPORT_CAPTION_READABLE = "Readable: your sessions, words, reflections and moments."
 EXPORT_CAPTION_COMPLETE = "Complete: every stored row, as JSON."
-EXPORT_FAILED = "I couldn't send the export just now. Nothing changed; try /export again in a moment."
+EXPORT_FAILED = (
+    "I couldn't send the export just now. Nothing changed; try /export again in a moment."
+)
 DELETE_CONFIRM = (
     "Delete everything? This can't be undone.\n\n"
     "This removes your captures, reflections, moments, recalls, kept audio and settings "

@@ -5,10 +5,12 @@ so they work even in the middle of a conversation, and stop the update there.
 
 /delete asks first; the confirm button names the person, when it was offered and a nonce
 kept in their user_data, so only that person can press it, only the latest offer counts,
-and only within CONFIRM_FOR. Then every row of theirs goes (children
-first, explicitly, so PostgreSQL needs no cascades), with their scheduled jobs, their
-conversation states and user_data, and any kept audio; SQLite's secure_delete zeroes the
-freed pages and a WAL checkpoint makes sure the text is gone from the files on disk too.
+and only within CONFIRM_FOR. Then every row of theirs goes (children first, explicitly, so
+PostgreSQL needs no cascades), with their scheduled jobs, their conversation states and
+user_data, and any kept audio; SQLite's secure_delete zeroes the freed pages and a WAL
+checkpoint makes sure the text is gone from the files on disk too.
+
+Also here: the answer for buttons no flow took (`register_late`), and tidy mode's job.
 """
 
 from __future__ import annotations

@@ -308,12 +308,26 @@ async def _(bot: Bot) -> None:
 
 @case("group-messages")
 async def _(bot: Bot) -> None:
+    group = bot.server.group(-4001, "Family")
+    bot.server.add_update(
+        "my_chat_member",
+        {
+            "chat": group.info,
+            "from": bot.alice.user,
+            "date": bot.server.date(),
+            "old_chat_member": {"status": "left", "user": bot.server.bot_user},
+            "new_chat_member": {"status": "member", "user": bot.server.bot_user},
+        },
+    )
     bot.alice.send_group_text("/help", chat_id=-4001)
     bot.alice.send_group_text("a private thought in the wrong chat", chat_id=-4001)
-    ok = await bot.server.wait_for(lambda: bool(bot.server.chat(-4001).sent), 10)
-    assert ok
-    (line,) = [m.text for m in bot.server.chat(-4001).sent]
-    assert "only work in a private chat" in (line or "")
+    ok = await bot.server.wait_for(lambda: len(group.sent) == 2, 10)
+    assert ok, [m.text for m in group.sent]
+    await bot.server.wait_delivered()
+    assert not await bot.server.wait_for(lambda: len(group.sent) > 2, 0.5)
+    # said once when added, once for the command; the plain text gets no reply
+    assert [m.text for m in group.sent] == [group.sent[0].text] * 2
+    assert "only work in a private chat" in (group.sent[0].text or "")
     await bot.server.wait_delivered()
     async with bot.app.bot_data.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(User)) == 0
