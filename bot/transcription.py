@@ -135,6 +135,8 @@ class _PooledTranscriber:
     async def transcribe(self, audio: bytes | Path, *, language: str | None = None) -> Transcript:
         if self._closed:
             raise TranscriptionError("the transcriber is closed")
+        if isinstance(audio, bytearray | memoryview):  # e.g. PTB's download_as_bytearray()
+            audio = bytes(audio)
         loop = asyncio.get_running_loop()
         call = functools.partial(self._timed, audio, language)
         return await loop.run_in_executor(self._executor, call)

@@ -137,6 +137,10 @@ async def test_bytes_work_like_a_path(
     from_bytes = await transcriber.transcribe((FIXTURES / "speech_01.ogg").read_bytes())
     assert from_bytes.text == transcripts["speech_01.ogg"].text
     assert from_bytes.audio_seconds == transcripts["speech_01.ogg"].audio_seconds
+    from_bytearray = await transcriber.transcribe(
+        bytearray((FIXTURES / "speech_01.ogg").read_bytes())
+    )
+    assert from_bytearray.text == from_bytes.text
 
 
 async def test_too_long_audio(transcriber: Transcriber, monkeypatch: pytest.MonkeyPatch) -> None:
