@@ -27,7 +27,7 @@ from bot import texts
 from bot.cards import aware, cut, day_label, followup_keyboard, headline_of, naive
 from bot.context import BetweenApp, BotContext
 from bot.scheduling import remove_job, replace_job
-from bot.timespec import load_zone, next_weekly
+from bot.timespec import load_zone, localize, next_weekly
 from storage.models import User
 from storage.recalls import DigestFacts, RecallRepository
 from storage.sessions import utcnow
@@ -261,7 +261,9 @@ async def send_digest(application: BetweenApp, user_id: int, day: date) -> bool:
         recalls = RecallRepository(session)
         text = None
         if await recalls.claim_digest(user_id, day):
-            facts = await recalls.digest_facts(user_id, naive(last_session_start(user, now)))
+            # the week before the session that follows `day`, whatever the clock says now
+            week_start = last_session_start(user, localize(day, time(0), _zone(user)))
+            facts = await recalls.digest_facts(user_id, naive(week_start))
             text = digest_text(facts, _zone(user), now)
         else:
             logger.info("digest of %s for %s was already sent", user_id, day)

@@ -2,9 +2,11 @@
 
 PTB's AIORateLimiter already waits out `429 Too Many Requests` (retry_after). This subclass
 also retries `NetworkError`s (a 502 from a proxy, a reset connection) a few times with a
-short backoff. A timeout is retried only for calls that are safe to repeat (edits, deletes,
-answers); a timed-out send may still have been delivered, and a duplicate message is worse
-than one logged failure. getUpdates never comes through here (PTB's polling loop retries).
+short backoff, but never a `BadRequest` (PTB derives it from NetworkError; a 400 answers the
+same every time). A timeout is retried only for calls that are safe to repeat (edits,
+deletes, answers); a timed-out send may still have been delivered, and a duplicate message
+is worse than one logged failure. getUpdates never comes through here (PTB's polling loop
+retries).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram.error import NetworkError, TimedOut
+from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,8 @@ class RetryingRateLimiter(AIORateLimiter):
                 return await super().process_request(
                     callback, args, kwargs, endpoint, data, rate_limit_args
                 )
+            except BadRequest:
+                raise  # PTB derives it from NetworkError, but a 400 will not change on retry
             except NetworkError as exc:
                 repeatable = not (isinstance(exc, TimedOut) and endpoint.startswith(NOT_REPEATABLE))
                 if pause is None or not repeatable:

@@ -144,7 +144,9 @@ REFLECT_INTRO = (
     "/skip leaves one out, /back goes back, /cancel pauses (your answers are kept)."
 )
 REFLECT_QUESTION = "Question {number} of 3\n{question}"
-REFLECT_SO_FAR = "{question}\n\nYour answer so far: {answer}\nSend a new one to replace it, or tap Keep."
+REFLECT_SO_FAR = (
+    "{question}\n\nYour answer so far: {answer}\nSend a new one to replace it, or tap Keep."
+)
 REFLECT_AGAIN = (
     "You already saved a reflection for this session. If you save a new one, "
     "I keep the earlier version too."
@@ -158,9 +160,7 @@ REFLECT_TOO_LONG = (
 )
 REFLECT_HEARD = "I heard:\n\n{text}\n\nIs that right? Tap ✓ Yes, or type it as it should read."
 REFLECT_TYPE_FIX = "Type the answer as it should read, and it replaces what I heard."
-REFLECT_NO_WORDS = (
-    "I couldn't hear any words in that. Could you try again, or type your answer?"
-)
+REFLECT_NO_WORDS = "I couldn't hear any words in that. Could you try again, or type your answer?"
 REFLECT_UNDECODABLE = (
     "I couldn't play that as audio. Could you record it again, or type your answer?"
 )
@@ -182,9 +182,7 @@ REFLECT_NOTHING = (
     "Tap a question to answer it, or /cancel."
 )
 REFLECT_REVIEW_HINT = "Tap ✓ Save, one of the Redo buttons, or ✎ Edit the whole."
-REFLECT_ASK_EDIT = (
-    "Send the whole paragraph as it should read. (/back returns to the buttons.)"
-)
+REFLECT_ASK_EDIT = "Send the whole paragraph as it should read. (/back returns to the buttons.)"
 REFLECT_TYPE_EDIT = "Please type the paragraph as a message. (/back returns to the buttons.)"
 REFLECT_CARD = "{day}\n\n{paragraph}"
 REFLECT_TRIGGER_OFFER = (
@@ -210,9 +208,7 @@ EVENING_PROMPT = (
     "It's the evening after your session. Ready to put it in your own words? "
     "Three short questions.\n\n{cue}"
 )
-EVENING_NOTHING = (
-    "Nothing was captured today, and that's fine: the questions work from memory too."
-)
+EVENING_NOTHING = "Nothing was captured today, and that's fine: the questions work from memory too."
 CUE_LANDED = "What landed:\n{text}"
 CUE_CAPTURES = "What you captured:\n{lines}"
 CUE_ITEM = "• {text}"
@@ -243,8 +239,7 @@ TRG_ASK_CHANGE_TIME = (
     "(/cancel keeps it as it is)"
 )
 TRG_ASK_CHANGE_SITUATION = (
-    "Send the new situation, like: when my partner brings up money. "
-    "(/cancel keeps it as it is)"
+    "Send the new situation, like: when my partner brings up money. (/cancel keeps it as it is)"
 )
 TRG_AS_SITUATION = (
     "That doesn't read like a time to me. Keep it as a situation?\n“{cue}”\n"
@@ -291,8 +286,7 @@ RECALL_NOTHING = (
     "into a paragraph in your own words."
 )
 RECALL_NO_MATCH = (
-    "I found nothing for “{query}” in what you wrote. /recall alone shows your latest "
-    "paragraph."
+    "I found nothing for “{query}” in what you wrote. /recall alone shows your latest paragraph."
 )
 RECALL_NO_HEADLINE = "Your paragraph"
 RECALL_CARD = "<b>{headline}</b>\n\n{paragraph}{triggers}\n\n<i>Written {written}</i>{matches}"

@@ -72,7 +72,11 @@ async def test_digest_is_scheduled_the_day_before_therapy_and_sent_once(
 ) -> None:
     async with start_bot() as app:
         db = db_of(app)
-        await add_user(db, 903, therapy_weekday=1, therapy_time=time(17), evening_time=time(20, 30))
+        # therapy two days from now: the data made "now" lies in the week the digest covers
+        therapy_day = (datetime.now(BERLIN).weekday() + 2) % 7
+        await add_user(
+            db, 903, therapy_weekday=therapy_day, therapy_time=time(17), evening_time=time(20, 30)
+        )
         rid = await add_reflection(db, 903, "Rest is not a prize", landed="Rest is allowed.")
         await _recall(db, 903, rid, helped=True, outcome="Took Sunday off.")
         from bot.scheduling import reschedule_user
@@ -80,7 +84,7 @@ async def test_digest_is_scheduled_the_day_before_therapy_and_sent_once(
         await reschedule_user(app, 903)
         (job,) = app.job_queue.get_jobs_by_name("digest:903")
         due = job.next_t.astimezone(BERLIN)
-        assert (due.weekday(), due.time()) == (0, time(20, 30))  # Monday evening
+        assert (due.weekday(), due.time()) == ((therapy_day - 1) % 7, time(20, 30))  # day before
         assert timedelta(0) < job.next_t - datetime.now(UTC) <= timedelta(days=7)
 
         alice = server.person(user_id=903)

@@ -147,3 +147,15 @@ async def test_a_failed_download_keeps_the_memo_for_retry(
         await alice.next_message()  # "Trying 1 memo again…"
         done = await alice.next_message(timeout=30)
         assert "partner" in done.text.lower()
+
+
+async def test_a_bad_request_is_not_retried(server: TelegramTestServer, start_bot) -> None:
+    async with start_bot() as app:
+        alice = server.person(user_id=101, first_name="Alice")
+        server.fail_next("sendMessage", status=400, description="Bad Request: chat not found")
+        alice.send_text("a sentence that landed")
+        assert await server.wait_for(lambda: bool(server.calls("sendMessage")), 5)
+        await still_answers_help(alice)
+        refused = [r for r in server.requests if r.method == "sendMessage" and r.fault]
+        assert len(refused) == 1  # a 400 answers the same every time: asked once, logged
+        assert await stored_texts(app, 101) == ["a sentence that landed"]
