@@ -35,6 +35,9 @@ class Services:
     # functions that (re)derive one person's jobs from their rows
     startup_hooks: list[StartupHook] = field(default_factory=list)
     user_schedulers: list[UserScheduler] = field(default_factory=list)
+    # capture ids being transcribed right now, so /retry and the startup retry never work on
+    # the same memo twice at once (a restart starts empty)
+    transcribing: set[int] = field(default_factory=set)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):

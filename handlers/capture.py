@@ -16,7 +16,6 @@ import contextlib
 import logging
 import re
 import time
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -71,15 +70,6 @@ TRANSIENT_ERRORS = frozenset({DOWNLOAD_FAILED, TRANSCRIBE_FAILED})
 AUDIO_DOCUMENT = filters.Document.AUDIO | filters.Document.MimeType("application/ogg")
 AUDIO_MESSAGE = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | AUDIO_DOCUMENT
 NEW_MESSAGE = filters.UpdateType.MESSAGE
-
-# Capture ids being transcribed right now, per application (a restart starts empty), so
-# /retry and the startup retry never work on the same memo twice at once.
-_IN_FLIGHT: weakref.WeakKeyDictionary[object, set[int]] = weakref.WeakKeyDictionary()
-
-
-def in_flight(application: BetweenApp) -> set[int]:
-    return _IN_FLIGHT.setdefault(application, set())
-
 
 @dataclass(frozen=True)
 class Media:
@@ -284,7 +274,7 @@ async def transcribe_capture(
         The status it ended with, or None when it was skipped (already being worked on,
         deleted, or not this person's).
     """
-    busy = in_flight(application)
+    busy = application.bot_data.transcribing
     if capture_id in busy:
         return None
     busy.add(capture_id)
@@ -566,7 +556,7 @@ async def retry_command(update: Update, context: BotContext) -> None:
     user = await ensure_user(update, context)
     async with context.db() as s:
         captures = await CaptureRepository(s).retryable(user.id)
-    busy = in_flight(context.application)
+    busy = context.services.transcribing
     ids = [c.id for c in captures if c.id not in busy]
     if not ids:
         await reply(update, texts.RETRY_BUSY if captures else texts.NOTHING_TO_RETRY)
