@@ -202,11 +202,20 @@ async def _digest_job(context: BotContext) -> None:
     await send_digest(context.application, job.user_id, date.fromisoformat(str(job.data)))
 
 
-def digest_text(facts: DigestFacts, tz: tzinfo, now: datetime) -> str | None:
-    """The digest message (HTML), or None when nothing happened this week."""
+def digest_text(facts: DigestFacts, tz: tzinfo, now: datetime, day: date) -> str | None:
+    """The digest message (HTML), or None when nothing happened this week.
+
+    Args:
+        facts: what the week held.
+        tz: the person's zone.
+        now: aware send time.
+        day: the local date the digest belongs to (the day before the session); one sent
+            late, after local midnight, says the session is today, not tomorrow.
+    """
     if facts.empty:
         return None
-    parts = [texts.DIGEST_HEAD]
+    late = now.astimezone(tz).date() > day
+    parts = [texts.DIGEST_HEAD_TODAY if late else texts.DIGEST_HEAD]
     if facts.landed:
         parts.append(texts.DIGEST_LANDED.format(text=html.escape(cut(facts.landed[0], 500))))
     if facts.reflection is not None:
@@ -264,7 +273,7 @@ async def send_digest(application: BetweenApp, user_id: int, day: date) -> bool:
             # the week before the session that follows `day`, whatever the clock says now
             week_start = last_session_start(user, localize(day, time(0), _zone(user)))
             facts = await recalls.digest_facts(user_id, naive(week_start))
-            text = digest_text(facts, _zone(user), now)
+            text = digest_text(facts, _zone(user), now, day)
         else:
             logger.info("digest of %s for %s was already sent", user_id, day)
         user.last_digest_on = max(user.last_digest_on or day, day)

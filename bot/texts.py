@@ -315,6 +315,7 @@ FOLLOWUP_ANSWERED = (
 FOLLOWUP_KEPT = "Kept with your paragraph. It goes into the digest before your next session."
 FOLLOWUP_NO_WORDS = "I couldn't make out words in that. Could you type a few?"
 DIGEST_HEAD = "Tomorrow is your session. Your week between, to bring into the room:"
+DIGEST_HEAD_TODAY = "Your session is today. Your week between, to bring into the room:"
 DIGEST_LANDED = "<b>What landed</b>\n“{text}”"
 DIGEST_PARAGRAPH = "<b>Your paragraph</b>\n<b>{headline}</b>\n{paragraph}"
 DIGEST_RECALLS = "You brought it back {count} {times}: {helped} helped, {not_helped} didn't."

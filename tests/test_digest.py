@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import followups
 from storage.models import Recall, RecallSource, User
-from storage.recalls import RecallRepository
+from storage.recalls import DigestFacts, RecallRepository
 from storage.sessions import utcnow
 from tests.telegram_server import TelegramTestServer
 from tests.test_trigger_support import add_reflection, add_user, db_of, open_db
@@ -51,7 +51,8 @@ async def test_digest_text_has_what_landed_the_paragraph_and_how_it_went(
     since = utcnow() - timedelta(days=6)
     async with db() as s:
         facts = await RecallRepository(s).digest_facts(901, since)
-    text = followups.digest_text(facts, BERLIN, datetime.now(UTC))
+    now = datetime.now(UTC)
+    text = followups.digest_text(facts, BERLIN, now, now.astimezone(BERLIN).date())
     assert text is not None
     assert text.startswith("Tomorrow is your session.")
     assert "<b>What landed</b>\n“You are allowed to leave &amp; rest.”" in text
@@ -63,8 +64,20 @@ async def test_digest_text_has_what_landed_the_paragraph_and_how_it_went(
 
     async with db() as s:
         quiet = await RecallRepository(s).digest_facts(901, utcnow() + timedelta(minutes=1))
-    assert quiet.empty and followups.digest_text(quiet, BERLIN, datetime.now(UTC)) is None
+    assert quiet.empty and followups.digest_text(quiet, BERLIN, now, now.date()) is None
     await engine.dispose()
+
+
+def test_a_digest_sent_after_midnight_says_the_session_is_today() -> None:
+    facts = DigestFacts(landed=["Rest is allowed."])
+    monday = date(2026, 11, 23)  # the digest of Monday evening, for Tuesday's session
+    on_time = datetime(2026, 11, 23, 20, 30, tzinfo=BERLIN)
+    after_midnight = datetime(2026, 11, 24, 0, 30, tzinfo=BERLIN)  # still the 23rd in UTC
+    before = followups.digest_text(facts, BERLIN, on_time.astimezone(UTC), monday)
+    after = followups.digest_text(facts, BERLIN, after_midnight.astimezone(UTC), monday)
+    assert before is not None and before.startswith("Tomorrow is your session.")
+    assert after is not None and after.startswith("Your session is today.")
+    assert "“Rest is allowed.”" in after
 
 
 async def test_digest_is_scheduled_the_day_before_therapy_and_sent_once(
@@ -140,6 +153,10 @@ async def test_a_digest_missed_while_down_is_sent_once_after_restart(
     alice = server.person(user_id=905)
     async with start_bot():
         digest = await alice.next_message(timeout=5)
+        # the session is the day after `due`: "tomorrow" unless it was sent after midnight
+        late = datetime.now(BERLIN).date() > due.date()
+        head = "Your session is today." if late else "Tomorrow is your session."
+        assert digest.text.startswith(head), digest.text
         assert "Stay with it." in digest.text and "Bring this into the room." in digest.text
         assert "It didn't come back to you this week." in digest.text
     async with start_bot():
