@@ -28,6 +28,7 @@ from telegram.ext import (
 )
 
 from bot import evening, texts
+from bot.cards import naive
 from bot.context import BetweenApp, BotContext
 from bot.errors import AudioDecodeError, AudioTooLongError, TranscriptionError
 from bot.timespec import localize
@@ -77,16 +78,20 @@ def assemble(parts: tuple[str | None, ...] | list[str | None]) -> str:
     return " ".join(sentences)
 
 
-def last_therapy(user: User) -> tuple[date, datetime] | None:
+def last_therapy(user: User, now: datetime) -> tuple[date, datetime] | None:
     """The local date and naive UTC start of the person's most recent therapy session.
 
     Worked out from the therapy weekday and time (today only once the session has started);
     None without a fixed therapy day.
+
+    Args:
+        user: the person's row (therapy weekday and time, zone).
+        now: aware current time, the same reading the caller dates everything else by.
     """
     if user.therapy_weekday is None:
         return None
     at = user.therapy_time or time(0)
-    now = local_now(user)
+    now = now.astimezone(zone_of(user))
     back = (now.weekday() - user.therapy_weekday) % 7
     if back == 0 and now.time() < at:
         back = 7
@@ -267,7 +272,9 @@ async def begin(update: Update, context: BotContext) -> int:
     now = local_now(user)
     async with context.db() as session, session.begin():
         repo = ReflectionRepository(session)
-        therapy = await repo.session_to_reflect(user.id, utcnow(), now.date(), last_therapy(user))
+        therapy = await repo.session_to_reflect(
+            user.id, naive(now), now.date(), last_therapy(user, now)
+        )
         draft = await repo.draft_for(user.id, therapy.id)
         resumed = draft is not None
         if draft is None:

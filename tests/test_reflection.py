@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import string
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bot.evening import cue_text
-from handlers.reflection import assemble
+from handlers.reflection import assemble, last_therapy
 from storage.models import (
     Capture,
     CaptureKind,
@@ -407,3 +407,29 @@ def test_cue_lists_landed_else_captures_and_marks() -> None:
     landed = capture(CaptureKind.TEXT, "I can say no", 50, landed=True)
     assert cue_text([*marks, memo, landed], berlin) == "What landed:\nI can say no"
     assert cue_text([], berlin) is None
+
+
+def test_last_therapy_is_read_at_the_given_instant_in_the_persons_zone() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    user = User(id=1, chat_id=1, timezone="Europe/Berlin", therapy_weekday=1, therapy_time=time(17))
+
+    def at(*args: int) -> datetime:  # a Berlin wall time
+        return datetime(*args, tzinfo=berlin)
+
+    this_tue = (date(2026, 11, 24), datetime(2026, 11, 24, 16, 0))  # 17:00 CET is 16:00 UTC
+    last_tue = (date(2026, 11, 17), datetime(2026, 11, 17, 16, 0))
+    assert last_therapy(user, at(2026, 11, 24, 16, 59)) == last_tue  # not started yet
+    assert last_therapy(user, at(2026, 11, 24, 17, 0)) == this_tue
+    # after local midnight (still Tuesday in UTC or not) it is Tuesday's session
+    assert last_therapy(user, at(2026, 11, 25, 0, 30)) == this_tue
+    assert last_therapy(user, at(2026, 11, 24, 23, 30).astimezone(UTC)) == this_tue
+    assert last_therapy(user, at(2026, 12, 1, 16, 59, 59)) == this_tue  # a week on, just before
+    # the summer-time start: the session's UTC start follows the local clock
+    spring = last_therapy(user, at(2026, 3, 29, 12, 0))
+    assert spring == (date(2026, 3, 24), datetime(2026, 3, 24, 16, 0))
+    assert last_therapy(user, at(2026, 3, 31, 18, 0)) == (
+        date(2026, 3, 31),
+        datetime(2026, 3, 31, 15, 0),
+    )
+    user.therapy_weekday = None
+    assert last_therapy(user, at(2026, 11, 24, 18, 0)) is None
