@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
@@ -22,6 +23,9 @@ from tests.test_trigger_support import (
     settled,
     triggers_of,
 )
+
+BERLIN = ZoneInfo("Europe/Berlin")  # add_user's default zone
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 
 
 async def _set_due(db, trigger_id: int, due: datetime, **values: object) -> None:  # type: ignore[no-untyped-def]
@@ -112,6 +116,8 @@ async def test_missed_beyond_grace_is_counted_and_told_once(
     await add_user(db, 803, followup_hours=24)
     rid = await add_reflection(db, 803, "I can stay in the room")
     now = utcnow()
+    # the daily one is at the wall time it was missed at: its next firing is ~17 h away
+    missed_at = (now - timedelta(hours=7)).replace(tzinfo=UTC).astimezone(BERLIN)
     async with db() as s, s.begin():
         for recurrence, weekdays in (("once", None), ("daily", "0,1,2,3,4,5,6")):
             s.add(
@@ -122,7 +128,7 @@ async def test_missed_beyond_grace_is_counted_and_told_once(
                     status=TriggerStatus.ACTIVE,
                     recurrence=recurrence,
                     weekdays=weekdays,
-                    at_time=time(8, 0),
+                    at_time=missed_at.time().replace(second=0, microsecond=0),
                     once_at=now - timedelta(hours=7) if recurrence == "once" else None,
                     next_fire_at=now - timedelta(hours=7),
                     cue="morning walk" if recurrence == "once" else "daily",
@@ -152,7 +158,9 @@ async def test_a_recurring_ping_within_grace_fires_now_and_moves_on(
         await add_user(db, 804, tz="America/Los_Angeles", followup_hours=24)
         await add_reflection(db, 804, "I can say no")
         alice = server.person(user_id=804)
-        alice.command("trigger", "every", "day", "at", "9:00")
+        # an hour of day ~12 h away, so the next firing never falls inside the test
+        hour = (datetime.now(LOS_ANGELES) + timedelta(hours=12)).hour
+        alice.command("trigger", "every", "day", "at", f"{hour}:00")
         await alice.next_message()
         (row,) = await triggers_of(db, 804)
         await _set_due(db, row.id, utcnow() - timedelta(hours=2))  # as if missed 2 h ago
@@ -163,7 +171,7 @@ async def test_a_recurring_ping_within_grace_fires_now_and_moves_on(
         (row,) = await triggers_of(db, 804)
         assert (row.status, row.fire_count) == (TriggerStatus.ACTIVE, 1)
         local = row.next_fire_at.replace(tzinfo=UTC).astimezone(trigger_jobs.zone(_user(804)))
-        assert local.time() == time(9, 0) and row.next_fire_at > utcnow()
+        assert local.time() == time(hour, 0) and row.next_fire_at > utcnow()
 
 
 def _user(user_id: int, tz: str = "America/Los_Angeles"):  # type: ignore[no-untyped-def]
@@ -222,16 +230,18 @@ async def test_recurring_triggers_follow_a_new_time_zone(
         await add_user(db, 808)
         await add_reflection(db, 808, "I can say no")
         alice = server.person(user_id=808)
-        alice.command("trigger", "every", "day", "at", "9:00")
+        # ~12 h after now in UTC: hours ahead in Berlin (UTC+1/+2) and Tokyo (UTC+9) alike
+        hour = (datetime.now(UTC) + timedelta(hours=12)).hour
+        alice.command("trigger", "every", "day", "at", f"{hour}:00")
         await alice.next_message()
-        alice.command("trigger", "tomorrow", "9:00")
+        alice.command("trigger", "tomorrow", f"{hour}:00")
         await alice.next_message()
         daily, once = await triggers_of(db, 808)
         await add_user(db, 808, tz="Asia/Tokyo")  # what /settings does, then:
         await reschedule_user(app, 808)
         moved, kept = await triggers_of(db, 808)
         tokyo = trigger_jobs.zone(_user(808, "Asia/Tokyo"))
-        assert moved.next_fire_at.replace(tzinfo=UTC).astimezone(tokyo).time() == time(9, 0)
+        assert moved.next_fire_at.replace(tzinfo=UTC).astimezone(tokyo).time() == time(hour, 0)
         assert moved.next_fire_at != daily.next_fire_at
         assert kept.next_fire_at == once.next_fire_at  # a one-off keeps its instant
         (job,) = app.job_queue.get_jobs_by_name(trigger_jobs.job_name(moved.id))

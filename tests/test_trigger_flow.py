@@ -6,12 +6,14 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.timespec import DAY_NAMES
 from bot.trigger_jobs import job_name
 from storage.models import TriggerKind, TriggerStatus
 from tests.telegram_server import TelegramTestServer
 from tests.test_trigger_support import add_reflection, add_user, db_of, triggers_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -135,6 +137,9 @@ async def test_day_and_hour_buttons_set_a_time(server: TelegramTestServer, start
         db = db_of(app)
         await add_user(db, 704, tz="America/New_York")
         await add_reflection(db, 704, "Rest is not a prize")
+        # a day three days ahead: never today, so its 09:00 is never a moment away
+        day = (datetime.now(NEW_YORK).weekday() + 3) % 7
+        name = DAY_NAMES[day]
         alice = server.person(user_id=704)
         alice.command("trigger")
         choose = await alice.next_message()
@@ -142,16 +147,16 @@ async def test_day_and_hour_buttons_set_a_time(server: TelegramTestServer, start
         alice.press("⏰ A time", choose)
         ask = await alice.next_message()
         assert ask.buttons[0] == [("Tomorrow", "trg:day:t")]
-        alice.press("Sat", ask)
+        alice.press(name[:3], ask)
         hours = await alice.next_message()
-        assert hours.text.startswith("Saturday: at what time?")
+        assert hours.text.startswith(f"{name}: at what time?")
         assert hours.button_texts[0] == "06:00" and hours.button_texts[-1] == "22:00"
         alice.press("09:00", hours)
         confirm = await alice.next_message()
-        assert confirm.text.startswith("Set: Saturday ") and "09:00 New York time" in confirm.text
+        assert confirm.text.startswith(f"Set: {name} ") and "09:00 New York time" in confirm.text
         (row,) = await triggers_of(db, 704)
-        due = local(row.next_fire_at, ZoneInfo("America/New_York"))
-        assert (due.weekday(), due.time()) == (5, time(9, 0))
+        due = local(row.next_fire_at, NEW_YORK)
+        assert (due.weekday(), due.time()) == (day, time(9, 0))
         assert alice.current(hours).buttons == []  # the grid is gone once used
         # a stale hour button after the conversation ended changes nothing
         alice.press_raw("trg:hour:5:10", hours.message_id)
