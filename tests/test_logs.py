@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.__main__ import CONTENT_LOGGERS, NOISY_LOGGERS, configure_logging
+from bot.timespec import DAY_NAMES
 from storage.models import Capture, CaptureKind, CaptureStatus, Recall, User
 from tests.conftest import TOKEN
 from tests.telegram_server import TelegramTestServer
@@ -85,7 +88,9 @@ async def test_every_flow_at_debug_logs_no_content(
         alice.send_text("berlin")
         for _ in range(2):
             await alice.next_message()
-        alice.send_text("tue 17:00")
+        # therapy three days ahead: no evening prompt or digest can fall due mid-flow
+        therapy_day = (datetime.now(ZoneInfo("Europe/Berlin")).weekday() + 3) % 7
+        alice.send_text(f"{DAY_NAMES[therapy_day][:3].lower()} 17:00")
         for _ in range(2):
             await alice.next_message()
 
