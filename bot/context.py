@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from storage.models import User
 
 StartupHook = Callable[["BetweenApp"], Awaitable[None]]
-UserScheduler = Callable[["BetweenApp", "User"], Awaitable[None]]
+# (application, person, at_startup): at startup a scheduler may also catch up on what fell
+# due while the bot was down; after a settings change it must not
+UserScheduler = Callable[["BetweenApp", "User", bool], Awaitable[None]]
 
 
 @dataclass

@@ -241,24 +241,11 @@ async def fire_evening(context: BotContext) -> None:
     await schedule_evening(context.application, user, now=later)
 
 
-async def reschedule_evening(application: BetweenApp, user: User) -> None:
-    """The `UserScheduler` run at startup and after a settings change."""
-    await schedule_evening(application, user)
-
-
-async def catch_up_evenings(application: BetweenApp) -> None:
-    """At startup: sends, once, the prompts that fell due while the bot was down (<= 3 h)."""
-    services = application.bot_data
-    assert services.sessionmaker is not None
-    async with services.sessionmaker() as session:
-        users = await UserRepository(session).all_onboarded()
-    now = datetime.now(UTC)
-    for user in users:
-        if _configured(user):
-            await schedule_evening(application, user, now=now, catch_up=True)
+async def reschedule_evening(application: BetweenApp, user: User, at_startup: bool) -> None:
+    """The `UserScheduler`: at startup it also sends, once, a prompt missed by at most 3 h."""
+    await schedule_evening(application, user, catch_up=at_startup)
 
 
 def register(application: BetweenApp) -> None:
     """Lets startup and settings changes (re)derive each person's evening job."""
     application.bot_data.user_schedulers.append(reschedule_evening)
-    application.bot_data.startup_hooks.append(catch_up_evenings)

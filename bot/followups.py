@@ -293,7 +293,7 @@ async def send_digest(application: BetweenApp, user_id: int, day: date) -> bool:
 # ------------------------------------------------------------------ startup
 
 
-async def schedule_user(application: BetweenApp, user: User) -> None:
+async def schedule_user(application: BetweenApp, user: User, at_startup: bool = False) -> None:
     """UserScheduler: rebuild one person's follow-up jobs and digest job from their rows."""
     db = application.bot_data.sessionmaker
     if db is None:

@@ -31,19 +31,19 @@ async def reschedule_user(application: BetweenApp, user_id: int) -> None:
         remove_user_jobs(application.job_queue, user_id)
         return
     for scheduler in services.user_schedulers:
-        await scheduler(application, user)
+        await scheduler(application, user, False)
 
 
 async def rebuild_all(application: BetweenApp) -> None:
-    """Derives every person's jobs from the database (at startup)."""
+    """Derives every person's jobs from the database and catches up on missed ones (startup)."""
     services = application.bot_data
     assert services.sessionmaker is not None
     async with services.sessionmaker() as session:
-        users = await UserRepository(session).all_onboarded()
+        users = await UserRepository(session).everyone()
     for user in users:
         for scheduler in services.user_schedulers:
             try:
-                await scheduler(application, user)
+                await scheduler(application, user, True)
             except Exception:
                 logger.exception("could not schedule jobs for user %s", user.id)
     logger.info("schedules rebuilt for %d people", len(users))

@@ -31,7 +31,7 @@ from storage.models import RecallSource, Trigger, TriggerKind, TriggerStatus, Us
 from storage.recalls import RecallRepository
 from storage.search import keywords_of
 from storage.sessions import utcnow
-from storage.triggers import TriggerRepository, people_with_jobs_not_onboarded
+from storage.triggers import TriggerRepository
 from storage.users import UserRepository
 
 logger = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ async def fire(application: BetweenApp, user_id: int, trigger_id: int) -> int | 
     return recall_id
 
 
-async def schedule_user(application: BetweenApp, user: User) -> None:
+async def schedule_user(application: BetweenApp, user: User, at_startup: bool = False) -> None:
     """UserScheduler: derive one person's trigger jobs from rows and catch up on missed pings.
 
     A trigger due while the bot was down is fired now if at most GRACE late; older ones are
@@ -234,20 +234,3 @@ async def schedule_user(application: BetweenApp, user: User) -> None:
             await application.bot.send_message(user.chat_id, text)
         except TelegramError as exc:
             logger.warning("missed-pings note for %s not sent: %s", user.id, type(exc).__name__)
-
-
-async def schedule_not_onboarded(application: BetweenApp) -> None:
-    """Startup hook: trigger and follow-up jobs of people who never finished /start.
-
-    rebuild_all derives jobs for onboarded people only; someone who reflected without /start
-    still gets their pings and follow-ups after a restart.
-    """
-    db = application.bot_data.sessionmaker
-    if db is None:
-        return
-    async with db() as session:
-        ids = await people_with_jobs_not_onboarded(session)
-        users = [user for uid in ids if (user := await UserRepository(session).get(uid))]
-    for user in users:
-        await schedule_user(application, user)
-        await followups.schedule_user(application, user)

@@ -71,6 +71,7 @@ AUDIO_DOCUMENT = filters.Document.AUDIO | filters.Document.MimeType("application
 AUDIO_MESSAGE = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | AUDIO_DOCUMENT
 NEW_MESSAGE = filters.UpdateType.MESSAGE
 
+
 @dataclass(frozen=True)
 class Media:
     """The audio part of a message, as Telegram describes it (nothing downloaded yet)."""

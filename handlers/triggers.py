@@ -616,4 +616,3 @@ def register(application: BetweenApp) -> None:
     application.add_handler(CallbackQueryHandler(manage, pattern=r"^tg:(pause|del|undo|weekly):"))
     application.add_handler(CallbackQueryHandler(stale_button, pattern=r"^(trg|tg):"))
     application.bot_data.user_schedulers.append(trigger_jobs.schedule_user)
-    application.bot_data.startup_hooks.append(trigger_jobs.schedule_not_onboarded)

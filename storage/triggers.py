@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Recall, Trigger, TriggerKind, TriggerStatus, User
+from storage.models import Trigger, TriggerKind, TriggerStatus
 
 
 class TriggerRepository:
@@ -131,23 +131,3 @@ class TriggerRepository:
             delete(Trigger).where(Trigger.user_id == user_id, Trigger.id == trigger_id)
         )
         return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
-
-
-async def people_with_jobs_not_onboarded(session: AsyncSession) -> list[int]:
-    """Ids of people who skipped /start but have active time triggers or pending follow-ups.
-
-    Used once at startup (ids only, never content): rebuild_all covers onboarded people,
-    and these need their jobs too.
-    """
-    timed = select(Trigger.user_id).where(
-        Trigger.kind == TriggerKind.TIME, Trigger.status == TriggerStatus.ACTIVE
-    )
-    asking = select(Recall.user_id).where(
-        Recall.followup_due_at.is_not(None), Recall.followup_sent_at.is_(None)
-    )
-    result = await session.scalars(
-        select(User.id).where(
-            User.onboarded.is_(False), User.id.in_(timed.union(asking).scalar_subquery())
-        )
-    )
-    return list(result)

@@ -28,7 +28,7 @@ class UserRepository:
             user.chat_id = chat_id
         return user
 
-    async def all_onboarded(self) -> list[User]:
-        """Everyone whose schedules need jobs at startup (schedulers read this, never content)."""
-        result = await self.session.scalars(select(User).where(User.onboarded.is_(True)))
+    async def everyone(self) -> list[User]:
+        """Every person, for rebuilding jobs at startup (schedulers read rows, never content)."""
+        result = await self.session.scalars(select(User).order_by(User.id))
         return list(result)

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.evening import (
-    catch_up_evenings,
     day_offset,
     job_name,
     last_evening,
@@ -17,7 +16,7 @@ from bot.evening import (
     plan_evening,
     therapy_day_of,
 )
-from bot.scheduling import reschedule_user
+from bot.scheduling import rebuild_all, reschedule_user
 from storage.models import Reflection, ReflectionStatus, TherapySession, User
 from storage.sessions import utcnow
 from tests.telegram_server import TelegramTestServer
@@ -201,7 +200,7 @@ async def test_evening_prompt_fires_once_for_two_people(
             assert local.date() > datetime.now(zone).date() + timedelta(days=5)
 
         # the startup catch-up on the same evening does not send it again
-        await catch_up_evenings(app)
+        await rebuild_all(app)
         assert await alice.no_message_within(1.0)
 
         # the button starts the reflection with the cue and question 1
