@@ -39,13 +39,14 @@ from telegram.ext import (
 )
 
 from bot import texts
+from bot.cards import naive
 from bot.config import Settings
 from bot.context import BetweenApp, BotContext
 from bot.errors import AudioDecodeError, AudioTooLongError, TranscriptionError
-from handlers.common import ensure_user, local_now, reply, zone_of
+from handlers.common import ensure_user, last_therapy, local_now, reply, zone_of
 from storage.captures import CaptureRepository
 from storage.models import Capture, CaptureKind, CaptureStatus, TherapySession
-from storage.sessions import SessionRepository, utcnow
+from storage.sessions import SessionRepository
 from storage.users import UserRepository
 
 logger = logging.getLogger(__name__)
@@ -439,8 +440,10 @@ async def _new_capture(
     assert message is not None
     user = await ensure_user(update, context)
     async with context.db() as s, s.begin():
+        now = local_now(user)
+        therapy = last_therapy(user, now)
         session, created = await SessionRepository(s).current_or_new(
-            user.id, utcnow(), local_now(user).date()
+            user.id, naive(now), now.date(), therapy[1] if therapy else None
         )
         capture = await CaptureRepository(s).add(
             user.id,

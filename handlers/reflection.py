@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
@@ -31,8 +31,7 @@ from bot import evening, texts
 from bot.cards import naive
 from bot.context import BetweenApp, BotContext
 from bot.errors import AudioDecodeError, AudioTooLongError, TranscriptionError
-from bot.timespec import localize
-from handlers.common import ensure_user, local_now, reply, zone_of
+from handlers.common import ensure_user, last_therapy, local_now, reply, zone_of
 from storage.models import Reflection, ReflectionStatus, User
 from storage.reflections import (
     QUESTIONS,
@@ -76,27 +75,6 @@ def assemble(parts: tuple[str | None, ...] | list[str | None]) -> str:
             words += "."
         sentences.append(words)
     return " ".join(sentences)
-
-
-def last_therapy(user: User, now: datetime) -> tuple[date, datetime] | None:
-    """The local date and naive UTC start of the person's most recent therapy session.
-
-    Worked out from the therapy weekday and time (today only once the session has started);
-    None without a fixed therapy day.
-
-    Args:
-        user: the person's row (therapy weekday and time, zone).
-        now: aware current time, the same reading the caller dates everything else by.
-    """
-    if user.therapy_weekday is None:
-        return None
-    at = user.therapy_time or time(0)
-    now = now.astimezone(zone_of(user))
-    back = (now.weekday() - user.therapy_weekday) % 7
-    if back == 0 and now.time() < at:
-        back = 7
-    day = now.date() - timedelta(days=back)
-    return day, localize(day, at, zone_of(user)).replace(tzinfo=None)
 
 
 # ---------------------------------------------------------------------- keyboards

@@ -39,15 +39,31 @@ class SessionRepository:
         )
 
     async def current_or_new(
-        self, user_id: int, now: datetime, local_today: date
+        self,
+        user_id: int,
+        now: datetime,
+        local_today: date,
+        therapy_start: datetime | None = None,
     ) -> tuple[TherapySession, bool]:
         """The session that began within the last 24 h, else a new one dated today.
+
+        Args:
+            user_id: the person.
+            now: naive UTC now.
+            local_today: today's date in the person's time zone.
+            therapy_start: naive UTC start of their latest scheduled therapy hour, if they set
+                one: a session opened before it (Monday evening's note) does not take what is
+                said in or after Tuesday's hour.
 
         Returns:
             (session, created): created is True when a new session row was added.
         """
         latest = await self.latest(user_id)
-        if latest is not None and now - latest.started_at < SESSION_WINDOW:
+        fresh_enough = latest is not None and now - latest.started_at < SESSION_WINDOW
+        superseded = (
+            latest is not None and therapy_start is not None and latest.started_at < therapy_start
+        )
+        if latest is not None and fresh_enough and not superseded:
             return latest, False
         fresh = TherapySession(user_id=user_id, started_at=now, local_date=local_today)
         self.session.add(fresh)

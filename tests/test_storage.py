@@ -64,6 +64,28 @@ async def test_sessions_are_scoped_to_their_owner(tmp_path: Path) -> None:
     await engine.dispose()
 
 
+async def test_a_therapy_hour_after_the_latest_session_opens_a_new_one(tmp_path: Path) -> None:
+    engine = create_engine(_url(tmp_path))
+    await migrate(engine)
+    db = create_sessionmaker(engine)
+    monday_evening = datetime(2026, 11, 23, 19, 0)
+    tuesday_therapy = datetime(2026, 11, 24, 16, 0)
+    async with db() as s, s.begin():
+        await UserRepository(s).get_or_create(1, 1, "UTC")
+        note, _ = await SessionRepository(s).current_or_new(1, monday_evening, date(2026, 11, 23))
+        # within 24 h, but Tuesday's therapy hour began after Monday's note: a new session
+        during, created = await SessionRepository(s).current_or_new(
+            1, tuesday_therapy + timedelta(minutes=20), date(2026, 11, 24), tuesday_therapy
+        )
+        assert created and during.id != note.id and during.local_date == date(2026, 11, 24)
+        # later that evening the same therapy hour keeps the same session
+        after, created = await SessionRepository(s).current_or_new(
+            1, tuesday_therapy + timedelta(hours=3), date(2026, 11, 24), tuesday_therapy
+        )
+        assert (after.id, created) == (during.id, False)
+    await engine.dispose()
+
+
 async def test_encrypted_text_never_reaches_the_file(tmp_path: Path) -> None:
     phrase = "I do not have to earn rest"
     key = Fernet.generate_key()
