@@ -165,8 +165,12 @@ def last_session_start(user: User, now: datetime) -> datetime:
     return next_weekly(user.therapy_weekday, user.therapy_time, tz, coming - timedelta(days=8))
 
 
-def schedule_digest(application: BetweenApp, user: User) -> None:
-    """Schedules this week's digest, or sends a missed one now if at most DIGEST_GRACE late."""
+def schedule_digest(application: BetweenApp, user: User, catch_up: bool = False) -> None:
+    """Schedules this week's digest; with `catch_up` (startup only) sends a missed one now.
+
+    A digest missed while the bot was down goes out if at most DIGEST_GRACE late; a settings
+    change on the digest evening must not send one in the middle of onboarding.
+    """
     slot = _digest_slot(user)
     if slot is None:
         remove_job(application.job_queue, digest_job(user.id))
@@ -179,7 +183,7 @@ def schedule_digest(application: BetweenApp, user: User) -> None:
         upcoming = next_weekly(weekday, at, tz, upcoming)  # this week's went out already
     previous = next_weekly(weekday, at, tz, upcoming - timedelta(days=8))
     previous_day = previous.astimezone(tz).date()
-    late = previous < now and now - previous <= DIGEST_GRACE
+    late = catch_up and previous < now and now - previous <= DIGEST_GRACE
     if late and (user.last_digest_on is None or user.last_digest_on < previous_day):
         when, day = now + timedelta(milliseconds=50), previous_day
     else:
@@ -310,4 +314,4 @@ async def schedule_user(application: BetweenApp, user: User, at_startup: bool = 
                 keep.append((recall.id, recall.followup_due_at))
     for recall_id, due in keep:
         schedule_followup(application, user.id, recall_id, due)
-    schedule_digest(application, user)
+    schedule_digest(application, user, catch_up=at_startup)

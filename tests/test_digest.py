@@ -161,3 +161,28 @@ async def test_a_digest_missed_while_down_is_sent_once_after_restart(
         assert "It didn't come back to you this week." in digest.text
     async with start_bot():
         assert await alice.no_message_within(1.0)
+
+
+async def test_a_settings_change_on_digest_evening_does_not_send_it(
+    server: TelegramTestServer, start_bot
+) -> None:
+    due = datetime.now(BERLIN) - timedelta(hours=1)  # an hour past the digest time
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(db, 906, tz="Europe/Berlin")
+        await add_reflection(db, 906, "I can stay in the room", landed="Stay with it.")
+        async with db() as s, s.begin():
+            user = await s.get(User, 906)
+            assert user is not None
+            user.therapy_weekday = (due.weekday() + 1) % 7
+            user.therapy_time = time(10)
+            user.evening_time = due.time().replace(second=0, microsecond=0)
+        from bot.scheduling import rebuild_all, reschedule_user
+
+        alice = server.person(user_id=906)
+        await reschedule_user(app, 906)  # what /settings does: plan ahead, send nothing now
+        assert await alice.no_message_within(1.0)
+        (job,) = app.job_queue.get_jobs_by_name("digest:906")
+        assert job.next_t > datetime.now(UTC) + timedelta(days=5)
+        await rebuild_all(app)  # what a restart does: the missed digest goes out once
+        assert "Stay with it." in (await alice.next_message(timeout=5)).text
