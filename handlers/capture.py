@@ -91,37 +91,19 @@ def _seconds(item: TelegramObject) -> int | None:
 
 
 def media_of(message: Message) -> Media | None:
-    """The voice, audio, video note or audio document in a message, if any."""
-    if message.voice:
-        item = message.voice
-        return Media(
-            CaptureKind.VOICE,
-            item.file_id,
-            item.file_unique_id,
-            item.file_size,
-            _seconds(item),
-        )
-    if message.video_note:
-        note = message.video_note
-        return Media(
-            CaptureKind.VIDEO_NOTE,
-            note.file_id,
-            note.file_unique_id,
-            note.file_size,
-            _seconds(note),
-        )
-    if message.audio:
-        audio = message.audio
-        return Media(
-            CaptureKind.AUDIO,
-            audio.file_id,
-            audio.file_unique_id,
-            audio.file_size,
-            _seconds(audio),
-        )
-    if message.document:  # an .ogg or .m4a sent as a file: the same as audio, no duration
-        doc = message.document
-        return Media(CaptureKind.AUDIO, doc.file_id, doc.file_unique_id, doc.file_size, None)
+    """The voice, audio, video note or audio document in a message, if any.
+
+    An .ogg or .m4a sent as a file counts as audio; Telegram gives it no duration.
+    """
+    candidates = (
+        (CaptureKind.VOICE, message.voice),
+        (CaptureKind.VIDEO_NOTE, message.video_note),
+        (CaptureKind.AUDIO, message.audio),
+        (CaptureKind.AUDIO, message.document),
+    )
+    for kind, item in candidates:
+        if item is not None:
+            return Media(kind, item.file_id, item.file_unique_id, item.file_size, _seconds(item))
     return None
 
 
