@@ -175,7 +175,10 @@ REFLECT_VOICE_TOO_BIG = (
 REFLECT_VOICE_FAILED = (
     "I couldn't transcribe that just now. Could you send it again in a moment, or type it?"
 )
-REFLECT_LISTENING = "One moment, I'm still listening to your memo."
+REFLECT_LISTENING = (
+    "One moment, I'm still listening to your memo. Send that again once I've shown you "
+    "what I heard."
+)
 REFLECT_REVIEW = "Here it is, in your own words:\n\n{paragraph}"
 REFLECT_NOTHING = (
     "You left out all three questions, so there's nothing to put together yet. "
