@@ -136,26 +136,18 @@ async def _own_reflection(update: Update, context: BotContext, reflection_id: in
     return True
 
 
-async def offer_time(update: Update, context: BotContext) -> int:
-    """Asks for the time the paragraph should come back (typed, or a day then an hour)."""
+async def offer_choice(update: Update, context: BotContext) -> int:
+    """Asks for the time (typed, or a day then an hour) or the situation that was tapped."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    if not await _own_reflection(update, context, int(query.data.rsplit(":", 1)[1])):
+    _, choice, reflection_id = query.data.split(":")
+    if not await _own_reflection(update, context, int(reflection_id)):
         await query.answer(texts.TRG_GONE)
         return ConversationHandler.END
     await query.answer()
-    await reply(update, texts.TRG_ASK_TIME, reply_markup=day_keyboard())
-    return TIME
-
-
-async def offer_situation(update: Update, context: BotContext) -> int:
-    """Asks for the situation in which the paragraph should come back."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    if not await _own_reflection(update, context, int(query.data.rsplit(":", 1)[1])):
-        await query.answer(texts.TRG_GONE)
-        return ConversationHandler.END
-    await query.answer()
+    if choice == "time":
+        await reply(update, texts.TRG_ASK_TIME, reply_markup=day_keyboard())
+        return TIME
     await reply(update, texts.TRG_ASK_SITUATION)
     return SITUATION
 
@@ -582,8 +574,7 @@ def register(application: BetweenApp) -> None:
     application.add_handler(
         ConversationHandler(
             entry_points=[
-                CallbackQueryHandler(offer_time, pattern=r"^trg:time:\d+$"),
-                CallbackQueryHandler(offer_situation, pattern=r"^trg:sit:\d+$"),
+                CallbackQueryHandler(offer_choice, pattern=r"^trg:(time|sit):\d+$"),
                 CallbackQueryHandler(later, pattern=r"^trg:later$"),
                 CommandHandler("trigger", trigger_command),
                 CallbackQueryHandler(change, pattern=r"^tg:edit:\d+$"),
