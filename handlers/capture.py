@@ -43,7 +43,7 @@ from bot.cards import naive
 from bot.config import Settings
 from bot.context import BetweenApp, BotContext
 from bot.errors import AudioDecodeError, AudioTooLongError, TranscriptionError
-from handlers.common import ensure_user, last_therapy, local_now, reply, zone_of
+from handlers.common import answer_query, ensure_user, last_therapy, local_now, reply, zone_of
 from storage.captures import CaptureRepository
 from storage.models import Capture, CaptureKind, CaptureStatus, TherapySession
 from storage.sessions import SessionRepository
@@ -624,7 +624,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     assert query is not None
     match = CALLBACK.match(query.data or "")
     if match is None:
-        await _answer(query, texts.GONE)
+        await answer_query(query, texts.GONE)
         return
     action, capture_id = match.group(1), int(match.group(2))
     user_id = query.from_user.id
@@ -637,23 +637,23 @@ async def on_button(update: Update, context: BotContext) -> None:
         if capture is not None and action == "delok":
             await repo.delete(user_id, capture_id)
     if capture is None:
-        await _answer(query, texts.GONE)
+        await answer_query(query, texts.GONE)
         return
     if action == "del":
-        await _answer(query)
+        await answer_query(query)
         await _edit_markup(query.message, confirm_keyboard(capture_id))
     elif action == "keep":
-        await _answer(query, texts.DELETE_KEPT)
+        await answer_query(query, texts.DELETE_KEPT)
         await _edit_markup(query.message, card_keyboard(capture))
     elif action == "delok":
         logger.info("capture %s deleted by user %s", capture_id, user_id)
         if capture.audio_path:
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(Path(capture.audio_path).unlink, missing_ok=True)
-        await _answer(query, texts.DELETED)
+        await answer_query(query, texts.DELETED)
         await _edit_text(query.message, texts.DELETED)
     else:  # "fix" arrives here only when the conversation did not take it
-        await _answer(query)
+        await answer_query(query)
 
 
 async def _land(update: Update, context: BotContext, user_id: int, capture_id: int) -> None:
@@ -664,15 +664,15 @@ async def _land(update: Update, context: BotContext, user_id: int, capture_id: i
         repo = CaptureRepository(s)
         capture = await repo.get(user_id, capture_id)
         if capture is None:
-            await _answer(query, texts.GONE)
+            await answer_query(query, texts.GONE)
             return
         if not capture.text or capture.kind == CaptureKind.MARK:
-            await _answer(query, texts.LANDED_NEEDS_WORDS)
+            await answer_query(query, texts.LANDED_NEEDS_WORDS)
             return
         capture, before = await repo.mark_landed(user_id, capture_id)
     assert capture is not None
     logger.info("capture %s marked as landed by user %s", capture_id, user_id)
-    await _answer(query, texts.LANDED)
+    await answer_query(query, texts.LANDED)
     await _edit_markup(query.message, card_keyboard(capture))
     for other in before:
         if other.reply_message_id:
@@ -680,16 +680,6 @@ async def _land(update: Update, context: BotContext, user_id: int, capture_id: i
                 await context.bot.edit_message_reply_markup(
                     other.chat_id, other.reply_message_id, reply_markup=card_keyboard(other)
                 )
-
-
-async def _answer(query: object, text: str | None = None) -> None:
-    from telegram import CallbackQuery
-
-    assert isinstance(query, CallbackQuery)
-    try:
-        await query.answer(text)
-    except TelegramError as exc:
-        logger.info("answerCallbackQuery failed: %s", type(exc).__name__)
 
 
 async def _edit_markup(message: object, keyboard: InlineKeyboardMarkup | None) -> None:
@@ -721,9 +711,9 @@ async def fix_start(update: Update, context: BotContext) -> int:
         async with context.db() as s:
             capture = await CaptureRepository(s).get(query.from_user.id, int(match.group(2)))
     if capture is None:
-        await _answer(query, texts.GONE)
+        await answer_query(query, texts.GONE)
         return ConversationHandler.END
-    await _answer(query)
+    await answer_query(query)
     context.user_data["fix_capture"] = capture.id
     await reply(update, texts.ASK_FIX)
     return FIXING

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
 from bot.context import BotContext
@@ -71,3 +71,13 @@ async def reply(update: Update, text: str, **kwargs: object) -> Message | None:
     except TelegramError as exc:
         logger.warning("reply failed in chat %s: %s", chat.id, type(exc).__name__)
         return None
+
+
+async def answer_query(query: CallbackQuery | None, text: str | None = None) -> None:
+    """Answers a button press (stops the client's spinner); a failure is logged, never raised."""
+    if query is None:
+        return
+    try:
+        await query.answer(text)
+    except TelegramError as exc:
+        logger.info("answerCallbackQuery failed: %s", type(exc).__name__)

@@ -39,7 +39,7 @@ from bot import export, texts, tidy
 from bot.context import BetweenApp, BotContext
 from bot.scheduling import remove_user_jobs
 from bot.timespec import load_zone
-from handlers.common import reply
+from handlers.common import answer_query, reply
 from storage.models import Capture
 from storage.personal import PersonalDataRepository
 
@@ -138,21 +138,21 @@ async def on_confirm(update: Update, context: BotContext) -> None:
         or not -60 <= age <= CONFIRM_FOR
     ):
         logger.info("stale or foreign /delete button pressed by user %s", user_id)
-        await _answer(query, texts.STALE_BUTTON)
+        await answer_query(query, texts.STALE_BUTTON)
         raise ApplicationHandlerStop
     context.user_data.pop(OFFER_KEY, None)
     if match.group(1) == "no":
-        await _answer(query)
+        await answer_query(query)
         await _edit(query, texts.DELETE_CANCELLED)
         raise ApplicationHandlerStop
     try:
         await erase_everything(context.application, user_id)
     except Exception:
         logger.exception("deleting the data of user %s failed", user_id)
-        await _answer(query)
+        await answer_query(query)
         await _edit(query, texts.DELETE_FAILED)
         raise ApplicationHandlerStop from None
-    await _answer(query)
+    await answer_query(query)
     await _edit(query, texts.DELETE_DONE)
     raise ApplicationHandlerStop
 
@@ -242,14 +242,7 @@ async def stale_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     logger.info("unhandled button pressed by user %s", query.from_user.id)
-    await _answer(query, texts.STALE_BUTTON)
-
-
-async def _answer(query: CallbackQuery, text_: str | None = None) -> None:
-    try:
-        await query.answer(text_)
-    except TelegramError as exc:
-        logger.info("answerCallbackQuery failed: %s", type(exc).__name__)
+    await answer_query(query, texts.STALE_BUTTON)
 
 
 async def _edit(query: CallbackQuery, text_: str) -> None:

@@ -31,7 +31,7 @@ from bot import evening, texts
 from bot.cards import naive
 from bot.context import BetweenApp, BotContext
 from bot.errors import AudioDecodeError, AudioTooLongError, TranscriptionError
-from handlers.common import ensure_user, last_therapy, local_now, reply, zone_of
+from handlers.common import answer_query, ensure_user, last_therapy, local_now, reply, zone_of
 from storage.models import Reflection, ReflectionStatus, User
 from storage.reflections import (
     QUESTIONS,
@@ -120,14 +120,6 @@ def trigger_keyboard(reflection_id: int) -> InlineKeyboardMarkup:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-async def _answer_query(update: Update, text: str | None = None) -> None:
-    if update.callback_query is not None:
-        try:
-            await update.callback_query.answer(text)
-        except TelegramError as exc:
-            logger.debug("answerCallbackQuery failed: %s", type(exc).__name__)
 
 
 async def _drop_buttons(update: Update) -> None:
@@ -242,7 +234,7 @@ async def _store_answer(
 
 async def begin(update: Update, context: BotContext) -> int:
     """Shows the cue and asks the first question, or resumes the open draft where it was."""
-    await _answer_query(update)
+    await answer_query(update.callback_query)
     if update.callback_query is not None:
         await _drop_buttons(update)
     user = await ensure_user(update, context)
@@ -378,19 +370,19 @@ async def on_keep(update: Update, context: BotContext) -> int:
 
     draft = await _load(update, context, change)
     if draft is None:
-        await _answer_query(update)
+        await answer_query(update.callback_query)
         return await _gone(update, context)
     if not holder.get("current"):
-        await _answer_query(update, texts.REFLECT_STALE)
+        await answer_query(update.callback_query, texts.REFLECT_STALE)
         return QUESTION
-    await _answer_query(update)
+    await answer_query(update.callback_query)
     await _drop_buttons(update)
     return await _ask(update, context, draft)
 
 
 async def on_fix(update: Update, context: BotContext) -> int:
     """Asks for the corrected answer as text."""
-    await _answer_query(update)
+    await answer_query(update.callback_query)
     await _drop_buttons(update)
     await reply(update, texts.REFLECT_TYPE_FIX)
     return QUESTION
@@ -425,7 +417,7 @@ async def on_back(update: Update, context: BotContext) -> int:
 async def still_listening(update: Update, context: BotContext) -> None:
     """Asks the person to wait while their memo is transcribed."""
     if update.callback_query is not None:
-        await _answer_query(update, texts.REFLECT_LISTENING)
+        await answer_query(update.callback_query, texts.REFLECT_LISTENING)
     else:
         await reply(update, texts.REFLECT_LISTENING)
 
@@ -446,7 +438,7 @@ async def on_redo(update: Update, context: BotContext) -> int:
     def change(draft: Reflection) -> None:
         draft.step = step
 
-    await _answer_query(update)
+    await answer_query(update.callback_query)
     draft = await _load(update, context, change)
     if draft is None:
         return await _gone(update, context)
@@ -457,7 +449,7 @@ async def on_redo(update: Update, context: BotContext) -> int:
 
 async def on_edit(update: Update, context: BotContext) -> int:
     """Asks for the whole paragraph as it should read."""
-    await _answer_query(update)
+    await answer_query(update.callback_query)
     await reply(update, texts.REFLECT_ASK_EDIT)
     return EDITING
 
@@ -496,7 +488,7 @@ async def back_to_review(update: Update, context: BotContext) -> int:
 
 async def on_save(update: Update, context: BotContext) -> int:
     """Saves the paragraph for the session, pins it and offers a midweek moment."""
-    await _answer_query(update)
+    await answer_query(update.callback_query)
     user_id = _user_id(update)
     paragraph = ""
     saved: tuple[int, int, date] | None = None
@@ -567,7 +559,7 @@ async def on_cancel(update: Update, context: BotContext) -> int:
 
 async def stale_button(update: Update, context: BotContext) -> None:
     """Answers a reflection button from a conversation that has ended."""
-    await _answer_query(update, texts.REFLECT_STALE)
+    await answer_query(update.callback_query, texts.REFLECT_STALE)
 
 
 def register(application: BetweenApp) -> None:
