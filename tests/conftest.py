@@ -1,4 +1,8 @@
-"""Shared fixtures: a real SQLite file per test, a local Bot API server, the real bot on it.
+"""Shared fixtures: a real database per test, a local Bot API server, the real bot on it.
+
+The database is an SQLite file in tmp_path, or a fresh PostgreSQL database per test when
+BETWEEN_TEST_DATABASE_URL is an admin URL of a server (`make test` runs the suite both ways;
+tests/support/with_postgres.sh starts a throwaway server). `database_url` alone chooses.
 
 The Whisper model is loaded once per test session and shared by every bot started here.
 """
@@ -6,7 +10,8 @@ The Whisper model is loaded once per test session and shared by every bot starte
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -16,6 +21,7 @@ from telegram import Update
 from bot.app import build_application
 from bot.config import Settings, load_settings
 from bot.context import BetweenApp, Services
+from tests.support import databases
 from tests.telegram_server import TelegramTestServer
 
 TOKEN = "123456:TEST-token_between"
@@ -26,8 +32,34 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def _no_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never read a developer's .env or environment settings."""
     monkeypatch.chdir(tmp_path)
-    for name in list(Settings.model_fields):
+    for name in list(Settings.model_fields):  # DATABASE_URL among them
         monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture(autouse=True)
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """The one choice of this test's database, as an async SQLAlchemy URL.
+
+    Without BETWEEN_TEST_DATABASE_URL: the SQLite file tmp_path / "between.db". With it (an
+    admin URL such as postgresql+asyncpg://postgres@127.0.0.1:PORT/postgres): a database
+    created for this test alone and dropped WITH (FORCE) after it. Autouse, so that helpers
+    given only tmp_path (tests.support.databases.url_of) find the same database.
+    """
+    admin = os.environ.get(databases.ADMIN_URL_ENV)
+    if not admin:
+        url = databases.sqlite_url(tmp_path / "between.db")
+        with databases.registered(tmp_path, url):
+            yield url
+        return
+    assert databases.kind_of(admin) == "postgresql", f"{databases.ADMIN_URL_ENV}={admin}"
+    with databases.postgres_database(admin) as url, databases.registered(tmp_path, url):
+        yield url
+
+
+@pytest.fixture
+def database_kind(database_url: str) -> str:
+    """The backend of `database_url`: "sqlite" or "postgresql"."""
+    return databases.kind_of(database_url)
 
 
 @pytest.fixture(scope="session")
@@ -47,14 +79,14 @@ async def server() -> AsyncIterator[TelegramTestServer]:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, server: TelegramTestServer) -> Callable[..., Settings]:
-    """Settings pointing at the test server and a fresh SQLite file in tmp_path."""
+def make_settings(database_url: str, server: TelegramTestServer) -> Callable[..., Settings]:
+    """Settings pointing at the test server and this test's fresh database."""
 
     def make(**overrides: object) -> Settings:
         values: dict[str, object] = {
             "telegram_bot_token": TOKEN,
             "telegram_api_base_url": server.root,
-            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'between.db'}",
+            "database_url": database_url,
             "log_level": "DEBUG",
             "_env_file": None,
         }

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests that are not tests themselves (no test module imports another's)."""
