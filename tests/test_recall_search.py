@@ -1,4 +1,4 @@
-"""storage/search.py on a real SQLite file: words, ranking, scoping, and encrypted rows."""
+"""storage/search.py on the test's real database: words, ranking, scoping, and encrypted rows."""
 
 from __future__ import annotations
 
@@ -83,10 +83,8 @@ async def test_outcomes_and_loose_captures_are_searched(tmp_path: Path) -> None:
     await engine.dispose()
 
 
-async def test_search_reads_encrypted_rows(tmp_path: Path) -> None:
-    engine = create_engine(
-        f"sqlite+aiosqlite:///{tmp_path / 'enc.db'}", TextCipher([Fernet.generate_key()])
-    )
+async def test_search_reads_encrypted_rows(database_url: str) -> None:
+    engine = create_engine(database_url, TextCipher([Fernet.generate_key()]))
     await migrate(engine)
     db = create_sessionmaker(engine)
     await add_user(db, 1)

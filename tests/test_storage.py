@@ -1,9 +1,8 @@
-"""Storage on a real SQLite file: migrations match the models, rows stay with their owner."""
+"""Storage on the test's real database: migrations match the models, rows stay with their owner."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -17,14 +16,14 @@ from storage.encrypted import TextCipher
 from storage.models import Base, Capture, CaptureKind, CaptureStatus
 from storage.sessions import SessionRepository
 from storage.users import UserRepository
+from tests.support.databases import stored_bytes
+
+# pg_constraint.confdeltype for each ForeignKey(ondelete=...) of the models
+ON_DELETE = {"CASCADE": "c", "SET NULL": "n", "SET DEFAULT": "d", "RESTRICT": "r", None: "a"}
 
 
-def _url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-
-
-async def test_migrations_create_exactly_the_models(tmp_path: Path) -> None:
-    engine = create_engine(_url(tmp_path))
+async def test_migrations_create_exactly_the_models(database_url: str, database_kind: str) -> None:
+    engine = create_engine(database_url)
     await migrate(engine)
     await migrate(engine)  # idempotent
 
@@ -33,13 +32,31 @@ async def test_migrations_create_exactly_the_models(tmp_path: Path) -> None:
 
     async with engine.connect() as connection:
         assert await connection.run_sync(diff) == []
-        pragma = await connection.execute(text("PRAGMA secure_delete"))
-        assert pragma.scalar() == 1
+        if database_kind == "sqlite":
+            pragma = await connection.execute(text("PRAGMA secure_delete"))
+            assert pragma.scalar() == 1
+        else:
+            # PostgreSQL has no secure_delete and no foreign_keys pragma: foreign keys are
+            # always enforced there, so check they are real and delete as the models say
+            declared = {
+                (fk.parent.table.name, fk.parent.name, ON_DELETE[fk.ondelete])
+                for table in Base.metadata.tables.values()
+                for fk in table.foreign_keys
+            }
+            rows = await connection.execute(
+                text(
+                    "SELECT c.conrelid::regclass::text, a.attname, c.confdeltype::text"
+                    " FROM pg_constraint c JOIN pg_attribute a"
+                    " ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
+                    " WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace"
+                )
+            )
+            assert {tuple(row) for row in rows} == declared
     await engine.dispose()
 
 
-async def test_sessions_are_scoped_to_their_owner(tmp_path: Path) -> None:
-    engine = create_engine(_url(tmp_path))
+async def test_sessions_are_scoped_to_their_owner(database_url: str) -> None:
+    engine = create_engine(database_url)
     await migrate(engine)
     db = create_sessionmaker(engine)
     now = datetime(2026, 11, 24, 18, 0)
@@ -64,8 +81,8 @@ async def test_sessions_are_scoped_to_their_owner(tmp_path: Path) -> None:
     await engine.dispose()
 
 
-async def test_a_therapy_hour_after_the_latest_session_opens_a_new_one(tmp_path: Path) -> None:
-    engine = create_engine(_url(tmp_path))
+async def test_a_therapy_hour_after_the_latest_session_opens_a_new_one(database_url: str) -> None:
+    engine = create_engine(database_url)
     await migrate(engine)
     db = create_sessionmaker(engine)
     monday_evening = datetime(2026, 11, 23, 19, 0)
@@ -86,10 +103,10 @@ async def test_a_therapy_hour_after_the_latest_session_opens_a_new_one(tmp_path:
     await engine.dispose()
 
 
-async def test_encrypted_text_never_reaches_the_file(tmp_path: Path) -> None:
+async def test_encrypted_text_never_reaches_the_file(database_url: str) -> None:
     phrase = "I do not have to earn rest"
     key = Fernet.generate_key()
-    engine = create_engine(_url(tmp_path), TextCipher([key]))
+    engine = create_engine(database_url, TextCipher([key]))
     await migrate(engine)
     db = create_sessionmaker(engine)
     async with db() as s, s.begin():
@@ -111,10 +128,10 @@ async def test_encrypted_text_never_reaches_the_file(tmp_path: Path) -> None:
         stored = await s.get(Capture, 1)
         assert stored is not None and stored.text == phrase
     await engine.dispose()
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("store.db*"))
+    raw = stored_bytes(database_url)  # SQLite: the file and its WAL; PostgreSQL: pg_dump
     assert phrase.encode() not in raw
 
-    wrong = create_engine(_url(tmp_path), TextCipher([Fernet.generate_key()]))
+    wrong = create_engine(database_url, TextCipher([Fernet.generate_key()]))
     async with create_sessionmaker(wrong)() as s:
         with pytest.raises(EncryptionKeyError):
             await s.get(Capture, 1)

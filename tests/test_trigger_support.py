@@ -29,6 +29,7 @@ from storage.models import (
 )
 from storage.sessions import utcnow
 from storage.triggers import TriggerRepository
+from tests.support.databases import url_of
 
 Db = async_sessionmaker[AsyncSession]
 
@@ -39,8 +40,9 @@ def db_of(app) -> Db:  # type: ignore[no-untyped-def]
 
 
 async def open_db(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """The test's SQLite file (the one make_settings points the bot at), migrated."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'between.db'}")
+    """The test's database (conftest's `database_url`, the one make_settings points the bot
+    at), found by the test's tmp_path, migrated."""
+    engine = create_engine(url_of(tmp_path))
     await migrate(engine)
     return engine, create_sessionmaker(engine)
 
