@@ -1,5 +1,7 @@
 """ENCRYPTION_KEY end to end: what people say never reaches the disk in clear, search still works,
-a wrong key stops `python -m bot` without touching the file, and rotate-key moves to a new key."""
+a wrong key stops `python -m bot` without touching the file, and rotate-key moves to a new key.
+
+"The disk" is the SQLite file and its WAL, or on PostgreSQL the database's pg_dump."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from storage.models import Recall
+from tests.support.databases import stored_bytes
 from tests.telegram_server import TelegramTestServer
-from tests.test_privacy_keys import disk_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -49,9 +51,9 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Compl
 
 
 async def test_nothing_said_reaches_the_disk_in_clear_and_keys_rotate(
-    server: TelegramTestServer, start_bot, tmp_path: Path
+    server: TelegramTestServer, start_bot, tmp_path: Path, database_url: str
 ) -> None:
-    db = tmp_path / "between.db"
+    db = database_url  # the database start_bot's settings point at
     async with start_bot(encryption_key=OLD) as app:
         alice = server.person(user_id=101, first_name="Alice")
         alice.send_text(CAPTURED)
@@ -82,32 +84,32 @@ async def test_nothing_said_reaches_the_disk_in_clear_and_keys_rotate(
             assert recall is not None
             recall.outcome = OUTCOME
         assert not (tmp_path / "data" / "audio").exists()  # the memo's audio was not kept
-        on_disk = disk_bytes(db)  # while running: the WAL holds the newest pages
+        on_disk = stored_bytes(db)  # while running (SQLite: the WAL holds the newest pages)
         assert b"fernet:" in on_disk
         for phrase in PHRASES:
             assert phrase.encode() not in on_disk, phrase
-    on_disk = disk_bytes(db)
+    on_disk = stored_bytes(db)
     for phrase in PHRASES:
         assert phrase.encode() not in on_disk, phrase
 
     env = {
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "DATABASE_URL": db,
         "TELEGRAM_BOT_TOKEN": "123456:TEST-token_between",
         "TELEGRAM_API_BASE_URL": server.root,
     }
-    before = disk_bytes(db)
+    before = stored_bytes(db)
     wrong = run_cli([], {**env, "ENCRYPTION_KEY": WRONG}, tmp_path)
     assert wrong.returncode == 2
     (line,) = wrong.stderr.strip().splitlines()
     assert "ENCRYPTION_KEY" in line and "rotate-key" in line
-    assert disk_bytes(db) == before
+    assert stored_bytes(db) == before
     assert len(server.calls("getMe")) == 1  # only the first bot: this one never started
 
     rotated = run_cli(["rotate-key"], {**env, "ENCRYPTION_KEY": f"{NEW},{OLD}"}, tmp_path)
     assert rotated.returncode == 0, rotated.stderr
     assert "reflections.answer_what: 1 re-encrypted" in rotated.stdout
     for phrase in PHRASES:
-        assert phrase.encode() not in disk_bytes(db), phrase
+        assert phrase.encode() not in stored_bytes(db), phrase
 
     async with start_bot(encryption_key=NEW):  # the old key is no longer needed
         alice = server.person(user_id=101, first_name="Alice")

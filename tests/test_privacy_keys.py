@@ -1,4 +1,5 @@
-"""Encryption at rest on a real SQLite file: the key canary, wrong and missing keys, rotate-key."""
+"""Encryption at rest on the test's real database: the key canary, wrong and missing keys,
+rotate-key. What is "on disk" is the SQLite file and its WAL, or PostgreSQL's pg_dump."""
 
 from __future__ import annotations
 
@@ -20,23 +21,17 @@ from bot.keys import CANARY_KEY, MISSING_KEY, WRONG_KEY, rotate_all
 from storage.db import create_engine
 from storage.encrypted import TextCipher
 from storage.models import Capture, CaptureKind, CaptureStatus, Meta, TherapySession, User
+from tests.support.databases import disk_bytes, stored_bytes
+
+__all__ = ["disk_bytes"]  # tests/test_privacy.py imports it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 PHRASE = "my quiet tangerine confession"
 OLD, NEW, OTHER = (Fernet.generate_key().decode() for _ in range(3))
 
 
-def _url(path: Path) -> str:
-    return f"sqlite+aiosqlite:///{path}"
-
-
-def disk_bytes(db: Path) -> bytes:
-    """The database file and its WAL, as they are on disk right now."""
-    return b"".join(p.read_bytes() for p in (db, Path(f"{db}-wal")) if p.exists())
-
-
-async def _open(db: Path, key: str | None) -> Services:
-    settings = load_settings(_env_file=None, database_url=_url(db), encryption_key=key or "")
+async def _open(db: str, key: str | None) -> Services:
+    settings = load_settings(_env_file=None, database_url=db, encryption_key=key or "")
     services = Services(settings=settings)
     await open_database(services)
     return services
@@ -76,8 +71,8 @@ async def _texts(services: Services) -> list[str | None]:
         return list(await s.scalars(select(Capture.text).order_by(Capture.id)))
 
 
-async def test_first_start_with_a_key_writes_an_encrypted_canary(tmp_path: Path) -> None:
-    db = tmp_path / "between.db"
+async def test_first_start_with_a_key_writes_an_encrypted_canary(database_url: str) -> None:
+    db = database_url
     services = await _open(db, OLD)
     await _add_capture(services, PHRASE)
     assert services.sessionmaker is not None
@@ -86,7 +81,7 @@ async def test_first_start_with_a_key_writes_an_encrypted_canary(tmp_path: Path)
     assert canary is not None and canary.startswith("fernet:")
     assert await _texts(services) == [PHRASE]
     await _close(services)
-    assert PHRASE.encode() not in disk_bytes(db)
+    assert PHRASE.encode() not in stored_bytes(db)
     # a second start with the same key opens it, and the old key list order does not matter
     services = await _open(db, f"{NEW},{OLD}")
     assert await _texts(services) == [PHRASE]
@@ -94,22 +89,22 @@ async def test_first_start_with_a_key_writes_an_encrypted_canary(tmp_path: Path)
 
 
 @pytest.mark.parametrize("key", [OTHER, None], ids=["wrong-key", "no-key"])
-async def test_wrong_or_missing_key_stops_and_changes_nothing(tmp_path: Path, key) -> None:
-    db = tmp_path / "between.db"
+async def test_wrong_or_missing_key_stops_and_changes_nothing(database_url: str, key) -> None:
+    db = database_url
     services = await _open(db, OLD)
     await _add_capture(services, PHRASE)
     await _close(services)
-    before = disk_bytes(db)
+    before = stored_bytes(db)
     with pytest.raises(EncryptionKeyError) as caught:
         await _open(db, key)
     assert str(caught.value) == (WRONG_KEY if key else MISSING_KEY)
     assert "ENCRYPTION_KEY" in str(caught.value) and "\n" not in str(caught.value)
-    assert disk_bytes(db) == before
+    assert stored_bytes(db) == before
 
 
-async def test_encrypted_rows_without_a_canary_are_checked_too(tmp_path: Path) -> None:
+async def test_encrypted_rows_without_a_canary_are_checked_too(database_url: str) -> None:
     """A database written before the canary existed: a sample of the data is tried instead."""
-    db = tmp_path / "between.db"
+    db = database_url
     services = await _open(db, OLD)
     await _add_capture(services, PHRASE)
     assert services.sessionmaker is not None
@@ -126,24 +121,24 @@ async def test_encrypted_rows_without_a_canary_are_checked_too(tmp_path: Path) -
 
 
 async def test_rotate_moves_everything_to_the_first_key_and_encrypts_plain_rows(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    db = tmp_path / "between.db"
+    db = database_url
     services = await _open(db, None)  # started without a key: stored as typed
     await _add_capture(services, "plain " + PHRASE)
     await _close(services)
-    assert b"plain " + PHRASE.encode() in disk_bytes(db)
+    assert b"plain " + PHRASE.encode() in stored_bytes(db)
 
     services = await _open(db, OLD)  # key added later: new rows are encrypted
     await _add_capture(services, "secret " + PHRASE)
     await _close(services)
 
-    engine = create_engine(_url(db))
+    engine = create_engine(db)
     report = await rotate_all(engine, TextCipher([NEW.encode(), OLD.encode()]))
     await engine.dispose()
     assert report.rotated == {"captures.text": 1}
     assert report.encrypted == {"captures.text": 1}
-    assert PHRASE.encode() not in disk_bytes(db)
+    assert PHRASE.encode() not in stored_bytes(db)
 
     services = await _open(db, NEW)  # the old key is no longer needed
     assert await _texts(services) == ["plain " + PHRASE, "secret " + PHRASE]
@@ -164,15 +159,17 @@ def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
     )
 
 
-async def test_cli_wrong_key_exits_2_and_rotate_key_reports_counts(tmp_path: Path) -> None:
-    db = tmp_path / "between.db"
+async def test_cli_wrong_key_exits_2_and_rotate_key_reports_counts(
+    database_url: str, tmp_path: Path
+) -> None:
+    db = database_url
     services = await _open(db, OLD)
     await _add_capture(services, PHRASE)
     await _add_capture(services, "second " + PHRASE, user_id=8)
     await _close(services)
-    before = disk_bytes(db)
+    before = stored_bytes(db)
     env = {
-        "DATABASE_URL": _url(db),
+        "DATABASE_URL": db,
         "TELEGRAM_BOT_TOKEN": "123456:TEST-token",
         "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",  # never reached: the key check is first
     }
@@ -181,7 +178,7 @@ async def test_cli_wrong_key_exits_2_and_rotate_key_reports_counts(tmp_path: Pat
     assert wrong.returncode == 2, wrong.stderr
     lines = wrong.stderr.strip().splitlines()
     assert len(lines) == 1 and "ENCRYPTION_KEY" in lines[0], wrong.stderr
-    assert disk_bytes(db) == before
+    assert stored_bytes(db) == before
 
     missing = _run(["rotate-key"], env, tmp_path)
     assert missing.returncode == 2 and "ENCRYPTION_KEY" in missing.stderr
