@@ -1,8 +1,9 @@
 """Crash safety: `python -m bot` killed with SIGKILL mid-transcription and mid-reflection.
 
-The bot runs as a real subprocess against the test server in this test's event loop, on a
-SQLite file in tmp_path. After the kill a second process starts on the same file: the memo
-is transcribed without being sent again, and the reflection goes on at the same question.
+The bot runs as a real subprocess against the test server in this test's event loop, on the
+test's database (conftest's `database_url`: an SQLite file in tmp_path, or PostgreSQL). After
+the kill a second process starts on the same database: the memo is transcribed without being
+sent again, and the reflection goes on at the same question.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tests.conftest import TOKEN
+from tests.support.databases import read_rows
 from tests.telegram_server import TelegramTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,9 @@ Q2, Q3 = "Why does it matter", "What does the changed version of me do"
 class BotProcess:
     """One `python -m bot` run; its output goes to a log file for when a test fails."""
 
-    def __init__(self, server: TelegramTestServer, tmp_path: Path, name: str) -> None:
+    def __init__(
+        self, server: TelegramTestServer, tmp_path: Path, database_url: str, name: str
+    ) -> None:
         self.log = tmp_path / f"{name}.log"
         base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DATABASE"))}
         self.env = {
@@ -38,7 +41,7 @@ class BotProcess:
             "PYTHONPATH": str(ROOT),
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": server.root,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'between.db'}",
+            "DATABASE_URL": database_url,
             "LOG_LEVEL": "INFO",
         }
         self.cwd = tmp_path
@@ -75,10 +78,10 @@ class BotProcess:
 
 @asynccontextmanager
 async def bot_process(
-    server: TelegramTestServer, tmp_path: Path, name: str, run: int
+    server: TelegramTestServer, tmp_path: Path, database_url: str, name: str, run: int
 ) -> AsyncIterator[BotProcess]:
     """Starts the bot and waits until it is polling (its `run`-th setMyCommands)."""
-    bot = BotProcess(server, tmp_path, name)
+    bot = BotProcess(server, tmp_path, database_url, name)
     bot.start()
     try:
         try:
@@ -90,13 +93,9 @@ async def bot_process(
         await bot.stop()
 
 
-def query(tmp_path: Path, sql: str) -> list[tuple]:
+def query(database_url: str, sql: str) -> list[tuple]:
     """Reads the bot's database directly (another process may be writing it)."""
-    con = sqlite3.connect(tmp_path / "between.db", timeout=10)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return read_rows(database_url, sql)
 
 
 async def until(predicate: Callable[[], bool], within: float = 20.0) -> bool:
@@ -110,24 +109,24 @@ async def until(predicate: Callable[[], bool], within: float = 20.0) -> bool:
 
 
 async def test_killed_during_a_transcription_the_memo_is_transcribed_after_restart(
-    server: TelegramTestServer, tmp_path: Path
+    server: TelegramTestServer, tmp_path: Path, database_url: str
 ) -> None:
     alice = server.person(user_id=101, first_name="Alice")
-    async with bot_process(server, tmp_path, "first", run=1) as first:
+    async with bot_process(server, tmp_path, database_url, "first", run=1) as first:
         server.delay_next("download", 120)  # the download hangs: the kill lands mid-way
         alice.send_voice(FIXTURES / "speech_02.ogg")
         placeholder = await alice.next_message(timeout=30)
         assert "transcribing" in placeholder.text
         assert await server.wait_for(lambda: bool(server.downloads), 30)
         first.kill()
-    rows = query(tmp_path, "SELECT status, attempts, text FROM captures")
+    rows = query(database_url, "SELECT status, attempts, text FROM captures")
     assert rows == [("pending", 1, None)]  # committed before the slow step
 
-    async with bot_process(server, tmp_path, "second", run=2) as second:
+    async with bot_process(server, tmp_path, database_url, "second", run=2) as second:
         done = await alice.next_message(timeout=60)
         assert done.text.startswith("Your memo from earlier is transcribed now:"), second.output()
         assert "partner" in done.text.lower() and "money" in done.text.lower()
-        rows = query(tmp_path, "SELECT status, text FROM captures")
+        rows = query(database_url, "SELECT status, text FROM captures")
         assert len(rows) == 1 and rows[0][0] == "transcribed"  # not stored twice
         alice.command("help")
         assert "/recall" in (await alice.next_message(timeout=15)).text
@@ -135,10 +134,10 @@ async def test_killed_during_a_transcription_the_memo_is_transcribed_after_resta
 
 
 async def test_killed_during_a_reflection_it_resumes_at_the_same_question(
-    server: TelegramTestServer, tmp_path: Path
+    server: TelegramTestServer, tmp_path: Path, database_url: str
 ) -> None:
     alice = server.person(user_id=101, first_name="Alice")
-    async with bot_process(server, tmp_path, "first", run=1) as first:
+    async with bot_process(server, tmp_path, database_url, "first", run=1) as first:
         alice.send_text("I can say no without explaining myself")
         await alice.next_message(timeout=30)
         alice.command("reflect")
@@ -148,14 +147,16 @@ async def test_killed_during_a_reflection_it_resumes_at_the_same_question(
         assert Q2 in (await alice.next_message()).text
 
         def saved() -> bool:
-            step = query(tmp_path, "SELECT step FROM reflections")
-            state = query(tmp_path, "SELECT state FROM conversation_states WHERE name='reflection'")
+            step = query(database_url, "SELECT step FROM reflections")
+            state = query(
+                database_url, "SELECT state FROM conversation_states WHERE name='reflection'"
+            )
             return step == [(2,)] and bool(state) and state[0][0] is not None
 
         assert await until(saved), first.output()  # what a person sees is also on disk
         first.kill()
 
-    async with bot_process(server, tmp_path, "second", run=2) as second:
+    async with bot_process(server, tmp_path, database_url, "second", run=2) as second:
         alice.send_text("I stop apologising for my plans")
         answer = await alice.next_message(timeout=30)
         assert Q3 in answer.text, second.output()
@@ -165,4 +166,4 @@ async def test_killed_during_a_reflection_it_resumes_at_the_same_question(
             "No is a full sentence. I stop apologising for my plans. "
             "I turn down the extra shift." in review.text
         )
-        assert query(tmp_path, "SELECT count(*), max(step) FROM reflections") == [(1, 4)]
+        assert query(database_url, "SELECT count(*), max(step) FROM reflections") == [(1, 4)]
