@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
-from bot import texts
+from bot import conversation_timeouts, texts
 from bot.config import Settings
 from bot.context import BetweenApp, BotContext, Services
 from bot.keys import ensure_canary, verify_key
@@ -73,6 +73,8 @@ async def post_init(application: BetweenApp) -> None:
     await open_database(services)
     await load_transcriber(services)
     await register_commands(application)
+    if isinstance(application.persistence, DatabasePersistence):
+        conversation_timeouts.restore(application, application.persistence)
     await rebuild_all(application)
     for hook in services.startup_hooks:
         try:
@@ -113,7 +115,9 @@ def build_application(settings: Settings, services: Services | None = None) -> B
     from handlers import (
         access,
         capture,
+        edits,
         errors,
+        fallbacks,
         flood,
         help,
         privacy,
@@ -127,6 +131,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
     # Our conversations mix message and button steps per chat (per_message=False on purpose).
     warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
     services = services or Services(settings=settings)
+    persistence = DatabasePersistence(services, open_database)
     root = settings.telegram_api_base_url
     application: BetweenApp = (
         ApplicationBuilder()
@@ -137,7 +142,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         .rate_limiter(RetryingRateLimiter(max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .persistence(DatabasePersistence(services, open_database))
+        .persistence(persistence)
         .build()
     )
     # Order matters: the first matching handler in a group wins, so conversations that take
@@ -153,10 +158,12 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         triggers,
         recall,
         capture,
+        edits,
+        fallbacks,  # answers what no flow took: last
     )
     for flow in flows:
         flow.register(application)
-    privacy.register_late(application)  # answers buttons no flow took: after every flow
+    persistence.timeouts = conversation_timeouts.persisted_timeouts(application)
     application.add_handler(TypeHandler(Update, persist_now), group=PERSIST_GROUP)
     errors.register(application)
     return application

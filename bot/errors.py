@@ -7,7 +7,8 @@ One root so callers can catch everything the bot raises on purpose:
     ├── TranscriptionError     audio could not be turned into text
     │   ├── AudioDecodeError   the bytes are not audio we can decode
     │   └── AudioTooLongError  the memo is longer than MAX_VOICE_SECONDS
-    └── EncryptionKeyError     ENCRYPTION_KEY does not open the stored text
+    ├── EncryptionKeyError     ENCRYPTION_KEY does not open the stored text
+    └── NoPersonError          a flow got an update without a sender (a bug: the guard stops those)
 """
 
 from __future__ import annotations
@@ -35,3 +36,10 @@ class AudioTooLongError(TranscriptionError):
 
 class EncryptionKeyError(BetweenError):
     """ENCRYPTION_KEY cannot decrypt what is stored (wrong or missing key)."""
+
+
+class NoPersonError(BetweenError):
+    """A flow was handed an update with no user or chat; the access guard stops those first."""
+
+    def __init__(self, update_id: int) -> None:
+        super().__init__(f"update {update_id} has no user or chat")

@@ -154,10 +154,6 @@ REFLECT_AGAIN = (
 REFLECT_WELCOME_BACK = "Welcome back. We were at question {number}."
 REFLECT_WELCOME_BACK_REVIEW = "Welcome back. Your paragraph was ready to look over."
 REFLECT_FIRST = "This is the first question already."
-REFLECT_TOO_LONG = (
-    "That's a lot for one answer ({length} characters). Could you say the core of it in "
-    "fewer words, up to {limit}?"
-)
 REFLECT_HEARD = "I heard:\n\n{text}\n\nIs that right? Tap ✓ Yes, or type it as it should read."
 REFLECT_TYPE_FIX = "Type the answer as it should read, and it replaces what I heard."
 REFLECT_NO_WORDS = "I couldn't hear any words in that. Could you try again, or type your answer?"
@@ -369,4 +365,26 @@ UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
 NOTHING_TO_CANCEL = "Nothing to cancel."
 UNSUPPORTED_MESSAGE = (
     "I can keep voice memos, audio and text. Send what landed as a voice memo or a sentence."
+)
+
+# ---- what a conversation does with a message that is not its answer (handlers/asking.py)
+KEPT_INSTEAD = "That didn't read as an answer, so I kept it as a note for your session (above)."
+NOT_WORDS = "I can keep text and voice memos, not this kind of message."
+REFLECT_KEPT_LONG = (
+    "That's longer than an answer can be here ({length} characters; up to {limit}), so I "
+    "kept it whole as a note for your session (above)."
+)
+REFLECT_KEPT_WHILE_LISTENING = (
+    "I kept that as a note for your session (above). I'm still listening to your memo."
+)
+
+# ---- edited messages (handlers/edits.py)
+EDIT_ANSWER_CHANGED = "Changed your answer to question {number}."
+EDIT_ANSWER_SAVED = (
+    "That answer is already part of a saved paragraph, so the edit changes nothing. "
+    "/reflect to write it again."
+)
+EDIT_NOT_APPLIED = (
+    "I saw the edit, but that message was already answered, so it changes nothing. "
+    "Send it again as a new message if it matters."
 )

@@ -23,7 +23,7 @@ async def guard(update: Update, context: BotContext) -> None:
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None:
-        return  # channel posts, polls...: nothing a flow handles
+        raise ApplicationHandlerStop  # channel posts, polls...: nothing a flow handles
     allowed = context.settings.allowed_user_ids
     if allowed and user.id not in allowed:
         logger.info("update %s from a user outside the allow-list", update.update_id)

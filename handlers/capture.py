@@ -6,7 +6,9 @@ transcribed, in the background, so other people are answered meanwhile. The "tra
 reply is then edited into the transcript with three buttons: ★ what landed, ✎ fix, 🗑 delete.
 Failed or interrupted transcriptions are retried by `/retry` and once at startup.
 
-Registered LAST among the flows: any text or audio no conversation took becomes a capture.
+Registered after every flow that takes free text (app.py's order): any text or audio no
+conversation took becomes a capture. Edits are handlers/edits.py's; commands and messages
+nobody took are handlers/fallbacks.py's.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
     MessageHandler,
     TypeHandler,
@@ -42,8 +43,19 @@ from bot import texts
 from bot.cards import naive
 from bot.config import Settings
 from bot.context import BetweenApp, BotContext
-from bot.errors import AudioDecodeError, AudioTooLongError, TranscriptionError
-from handlers.common import answer_query, ensure_user, last_therapy, local_now, reply, zone_of
+from bot.errors import AudioDecodeError, AudioTooLongError, NoPersonError, TranscriptionError
+from handlers.common import (
+    NEW,
+    NEW_AUDIO,
+    NEW_TEXT,
+    answer_query,
+    command,
+    ensure_user,
+    last_therapy,
+    local_now,
+    reply,
+    zone_of,
+)
 from storage.captures import CaptureRepository
 from storage.models import Capture, CaptureKind, CaptureStatus, TherapySession
 from storage.sessions import SessionRepository
@@ -67,10 +79,6 @@ AUDIO_DIR = Path("data") / "audio"
 TOO_LONG, TOO_BIG, UNDECODABLE, NO_SPEECH = "too_long", "too_big", "undecodable", "no_speech"
 DOWNLOAD_FAILED, TRANSCRIBE_FAILED = "download_failed", "transcribe_failed"
 TRANSIENT_ERRORS = frozenset({DOWNLOAD_FAILED, TRANSCRIBE_FAILED})
-
-AUDIO_DOCUMENT = filters.Document.AUDIO | filters.Document.MimeType("application/ogg")
-AUDIO_MESSAGE = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | AUDIO_DOCUMENT
-NEW_MESSAGE = filters.UpdateType.MESSAGE
 
 
 @dataclass(frozen=True)
@@ -289,7 +297,8 @@ async def _transcribe(
         if user is None or capture is None or capture.file_id is None:
             return None
         session = await SessionRepository(s).get(user_id, capture.session_id)
-    assert session is not None
+    if session is None:  # sessions go only with their captures: deleted meanwhile
+        return None
     language = user.language if transcriber.multilingual else None
     started = time.perf_counter()
     error = precheck(capture, settings)
@@ -405,7 +414,8 @@ async def show(
 
 async def _remember_reply(application: BetweenApp, capture: Capture, message_id: int) -> None:
     db = application.bot_data.sessionmaker
-    assert db is not None
+    if db is None:  # shutting down
+        return
     async with db() as s, s.begin():
         await CaptureRepository(s).set_reply(capture.user_id, capture.id, message_id)
     capture.reply_message_id = message_id
@@ -419,7 +429,8 @@ async def _new_capture(
 ) -> tuple[Capture, TherapySession]:
     """Commits a capture to the current session (or a new one dated today)."""
     message = update.effective_message
-    assert message is not None
+    if message is None:
+        raise NoPersonError(update.update_id)
     user = await ensure_user(update, context)
     async with context.db() as s, s.begin():
         now = local_now(user)
@@ -447,11 +458,28 @@ async def _new_capture(
     return capture, session
 
 
+async def keep_message(update: Update, context: BotContext) -> bool:
+    """Keeps a new message's words (typed text or audio) as a capture; False when it has none.
+
+    Conversations call this for a message that is plainly not their answer, so it is kept
+    exactly as if no conversation had been open.
+    """
+    message = update.effective_message
+    if message is None:
+        return False
+    if media_of(message) is not None:
+        await on_audio(update, context)
+        return True
+    if message.text and not message.text.startswith("/"):
+        await on_text(update, context)
+        return True
+    return False
+
+
 async def on_audio(update: Update, context: BotContext) -> None:
     """Saves the memo at once, then transcribes it in the background and shows the text."""
     message = update.effective_message
-    assert message is not None
-    media = media_of(message)
+    media = media_of(message) if message is not None else None
     if media is None:
         return
     capture, session = await _new_capture(
@@ -494,36 +522,18 @@ async def on_audio(update: Update, context: BotContext) -> None:
 async def on_text(update: Update, context: BotContext) -> None:
     """Keeps a typed (or forwarded) sentence as a capture and says which session it joined."""
     message = update.effective_message
-    assert message is not None and message.text is not None
+    if message is None or not message.text:
+        return
     capture, session = await _new_capture(
         update, context, CaptureKind.TEXT, CaptureStatus.SAVED, text=message.text
     )
     await show_card(context.application, capture, session)
 
 
-async def on_edited_text(update: Update, context: BotContext) -> None:
-    """Follows an edit of a typed capture: the stored text and its card change with it."""
-    message = update.edited_message
-    user = update.effective_user
-    if message is None or message.text is None or user is None:
-        return
-    async with context.db() as s, s.begin():
-        repo = CaptureRepository(s)
-        capture = await repo.by_message(user.id, message.chat_id, message.message_id)
-        if capture is None or capture.kind != CaptureKind.TEXT:
-            return
-        capture = await repo.replace_text(user.id, capture.id, message.text)
-        assert capture is not None
-        session = await SessionRepository(s).get(user.id, capture.session_id)
-    assert session is not None
-    await show_card(context.application, capture, session, capture.reply_message_id)
-
-
 async def mark_command(update: Update, context: BotContext) -> None:
     """Stamps a moment of the session (with an optional note) to fill in later."""
     message = update.effective_message
-    assert message is not None and message.text is not None
-    parts = message.text.split(maxsplit=1)
+    parts = (message.text or "").split(maxsplit=1) if message is not None else []
     note = parts[1].strip() if len(parts) > 1 else None
     capture, session = await _new_capture(
         update, context, CaptureKind.MARK, CaptureStatus.SAVED, text=note or None
@@ -543,13 +553,13 @@ async def retry_command(update: Update, context: BotContext) -> None:
     async with context.db() as s:
         captures = await CaptureRepository(s).retryable(user.id)
     busy = context.services.transcribing
-    ids = [c.id for c in captures if c.id not in busy]
-    if not ids:
+    todo = [c for c in captures if c.id not in busy]
+    if not todo:
         await reply(update, texts.RETRY_BUSY if captures else texts.NOTHING_TO_RETRY)
         return
-    memos = "memo" if len(ids) == 1 else "memos"
-    await reply(update, texts.RETRYING.format(count=len(ids), memos=memos))
-    work = _retry_all(context.application, user.id, ids, header=None, notify={*ids})
+    memos = "memo" if len(todo) == 1 else "memos"
+    await reply(update, texts.RETRYING.format(count=len(todo), memos=memos))
+    work = _retry_all(context.application, user.id, todo, header=None, notify={c.id for c in todo})
     if context.application.running:
         context.application.create_task(work, update=update, name=f"retry:{user.id}")
     else:
@@ -557,13 +567,27 @@ async def retry_command(update: Update, context: BotContext) -> None:
 
 
 async def _retry_all(
-    application: BetweenApp, user_id: int, ids: list[int], *, header: str | None, notify: set[int]
+    application: BetweenApp,
+    user_id: int,
+    captures: list[Capture],
+    *,
+    header: str | None,
+    notify: set[int],
 ) -> int:
-    """Retries one person's captures one after another; returns how many got their text."""
+    """Retries one person's captures one after another; returns how many got their text.
+
+    Each result replaces the capture's own message (its "transcribing…" placeholder or its
+    failure note); a new message is sent only when that edit fails.
+    """
     landed = 0
-    for capture_id in ids:
+    for capture in captures:
         status = await transcribe_capture(
-            application, user_id, capture_id, header=header, notify_failure=capture_id in notify
+            application,
+            user_id,
+            capture.id,
+            edit_message_id=capture.reply_message_id,
+            header=header,
+            notify_failure=capture.id in notify,
         )
         landed += status == CaptureStatus.TRANSCRIBED
     return landed
@@ -600,7 +624,7 @@ async def _retry_job(context: BotContext) -> None:
             _retry_all(
                 application,
                 user_id,
-                [c.id for c in captures],
+                captures,
                 header=texts.TRANSCRIBED_LATER,
                 # an interrupted memo was never answered: say how it ended either way
                 notify={c.id for c in captures if c.status == CaptureStatus.PENDING},
@@ -621,9 +645,8 @@ async def _retry_job(context: BotContext) -> None:
 async def on_button(update: Update, context: BotContext) -> None:
     """Handles ★ (what landed) and 🗑 (delete, after a confirm) on a capture."""
     query = update.callback_query
-    assert query is not None
-    match = CALLBACK.match(query.data or "")
-    if match is None:
+    match = CALLBACK.match(query.data or "") if query is not None else None
+    if query is None or match is None:
         await answer_query(query, texts.GONE)
         return
     action, capture_id = match.group(1), int(match.group(2))
@@ -659,7 +682,6 @@ async def on_button(update: Update, context: BotContext) -> None:
 async def _land(update: Update, context: BotContext, user_id: int, capture_id: int) -> None:
     """Marks a capture as what landed and refreshes the buttons of the one it replaces."""
     query = update.callback_query
-    assert query is not None
     async with context.db() as s, s.begin():
         repo = CaptureRepository(s)
         capture = await repo.get(user_id, capture_id)
@@ -670,7 +692,9 @@ async def _land(update: Update, context: BotContext, user_id: int, capture_id: i
             await answer_query(query, texts.LANDED_NEEDS_WORDS)
             return
         capture, before = await repo.mark_landed(user_id, capture_id)
-    assert capture is not None
+    if capture is None:
+        await answer_query(query, texts.GONE)
+        return
     logger.info("capture %s marked as landed by user %s", capture_id, user_id)
     await answer_query(query, texts.LANDED)
     await _edit_markup(query.message, card_keyboard(capture))
@@ -704,10 +728,9 @@ async def _edit_text(message: object, text: str) -> None:
 async def fix_start(update: Update, context: BotContext) -> int:
     """Asks for the corrected text of a capture."""
     query = update.callback_query
-    assert query is not None
-    match = CALLBACK.match(query.data or "")
+    match = CALLBACK.match(query.data or "") if query is not None else None
     capture = None
-    if match is not None:
+    if query is not None and match is not None:
         async with context.db() as s:
             capture = await CaptureRepository(s).get(query.from_user.id, int(match.group(2)))
     if capture is None:
@@ -723,7 +746,8 @@ async def fix_text(update: Update, context: BotContext) -> int:
     """Replaces the capture's text with the correction and shows it again."""
     message = update.effective_message
     user = update.effective_user
-    assert message is not None and message.text is not None and user is not None
+    if message is None or not message.text or user is None:
+        return FIXING
     capture_id = context.user_data.pop("fix_capture", None)
     capture = session = None
     if isinstance(capture_id, int):
@@ -741,6 +765,14 @@ async def fix_text(update: Update, context: BotContext) -> int:
             await context.bot.edit_message_reply_markup(capture.chat_id, old, reply_markup=None)
     await show_card(context.application, capture, session, header=texts.FIXED)
     return ConversationHandler.END
+
+
+async def fix_got_audio(update: Update, context: BotContext) -> int:
+    """Keeps a memo sent while fixing as a capture of its own, and asks for the text again."""
+    await on_audio(update, context)
+    await reply(update, texts.KEPT_INSTEAD)
+    await reply(update, texts.ASK_FIX)
+    return FIXING
 
 
 async def fix_not_text(update: Update, context: BotContext) -> int:
@@ -761,24 +793,6 @@ async def fix_timeout(update: Update, context: BotContext) -> None:
     context.user_data.pop("fix_capture", None)
 
 
-# --------------------------------------------------------------------------- fallbacks
-
-
-async def nothing_to_cancel(update: Update, context: BotContext) -> None:
-    """Answers /cancel outside any conversation."""
-    await reply(update, texts.NOTHING_TO_CANCEL)
-
-
-async def unknown_command(update: Update, context: BotContext) -> None:
-    """Points to /help for a command no flow knows."""
-    await reply(update, texts.UNKNOWN_COMMAND)
-
-
-async def unsupported(update: Update, context: BotContext) -> None:
-    """Says kindly what the bot can keep (stickers, photos, other files...)."""
-    await reply(update, texts.UNSUPPORTED_MESSAGE)
-
-
 def register(application: BetweenApp) -> None:
     """Adds the capture handlers; they must come after every flow that takes free text."""
     application.add_handler(
@@ -786,27 +800,22 @@ def register(application: BetweenApp) -> None:
             entry_points=[CallbackQueryHandler(fix_start, pattern=rf"^{PREFIX}fix:")],
             states={
                 FIXING: [
-                    MessageHandler(NEW_MESSAGE & filters.TEXT & ~filters.COMMAND, fix_text),
-                    CommandHandler("cancel", fix_cancel),
-                    MessageHandler(NEW_MESSAGE & ~filters.COMMAND & ~AUDIO_MESSAGE, fix_not_text),
+                    MessageHandler(NEW_TEXT, fix_text),
+                    command("cancel", fix_cancel),
+                    MessageHandler(NEW_AUDIO, fix_got_audio),
+                    MessageHandler(NEW & ~filters.COMMAND, fix_not_text),
                 ],
                 ConversationHandler.TIMEOUT: [TypeHandler(Update, fix_timeout)],
             },
-            fallbacks=[CommandHandler("cancel", fix_cancel)],
+            fallbacks=[command("cancel", fix_cancel)],
             name="capture_fix",
             allow_reentry=True,
             conversation_timeout=FIX_TIMEOUT,
         )
     )
-    application.add_handler(CommandHandler("mark", mark_command))
-    application.add_handler(CommandHandler("retry", retry_command))
-    application.add_handler(CommandHandler("cancel", nothing_to_cancel))
+    application.add_handler(command("mark", mark_command))
+    application.add_handler(command("retry", retry_command))
     application.add_handler(CallbackQueryHandler(on_button, pattern=f"^{PREFIX}"))
-    application.add_handler(MessageHandler(NEW_MESSAGE & AUDIO_MESSAGE, on_audio))
-    application.add_handler(MessageHandler(NEW_MESSAGE & filters.TEXT & ~filters.COMMAND, on_text))
-    application.add_handler(
-        MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, on_edited_text)
-    )
-    application.add_handler(MessageHandler(NEW_MESSAGE & filters.COMMAND, unknown_command))
-    application.add_handler(MessageHandler(NEW_MESSAGE & ~filters.StatusUpdate.ALL, unsupported))
+    application.add_handler(MessageHandler(NEW_AUDIO, on_audio))
+    application.add_handler(MessageHandler(NEW_TEXT, on_text))
     application.bot_data.startup_hooks.append(retry_unfinished)

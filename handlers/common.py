@@ -3,24 +3,46 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
+from telegram.ext import CommandHandler, filters
 
 from bot.context import BotContext
+from bot.errors import NoPersonError
 from bot.timespec import load_zone, localize
 from storage.models import User
 from storage.users import UserRepository
 
 logger = logging.getLogger(__name__)
 
+# What a conversation state may take: new messages only. An edit is never an answer (it has
+# its own meaning, see handlers/edits.py), so every state and command filters on these.
+NEW = filters.UpdateType.MESSAGE
+NEW_TEXT = NEW & filters.TEXT & ~filters.COMMAND
+AUDIO_DOCUMENT = filters.Document.AUDIO | filters.Document.MimeType("application/ogg")
+AUDIO_MESSAGE = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | AUDIO_DOCUMENT
+NEW_AUDIO = NEW & AUDIO_MESSAGE
+# photos, stickers, other files...: neither words nor a command
+NEW_OTHER = NEW & ~filters.TEXT & ~filters.COMMAND & ~AUDIO_MESSAGE & ~filters.StatusUpdate.ALL
+
+
+def command(
+    name: str, callback: Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
+) -> CommandHandler[BotContext, Any]:
+    """A CommandHandler for new messages only (PTB's default also fires on an edited command)."""
+    return CommandHandler(name, callback, filters=NEW)
+
 
 async def ensure_user(update: Update, context: BotContext) -> User:
     """Returns (creating on first contact) the row of the person behind this update."""
     tg_user = update.effective_user
     chat = update.effective_chat
-    assert tg_user is not None and chat is not None
+    if tg_user is None or chat is None:  # the guard stops these before any flow
+        raise NoPersonError(update.update_id)
     async with context.db() as session, session.begin():
         return await UserRepository(session).get_or_create(
             tg_user.id, chat.id, context.settings.default_timezone

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CommandHandler
 
 from bot import texts
 from bot.context import BetweenApp, BotContext
-from handlers.common import reply
+from handlers.common import command, reply
 
 
 def command_list() -> str:
@@ -20,4 +19,4 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 
 def register(application: BetweenApp) -> None:
-    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(command("help", help_command))

@@ -10,7 +10,7 @@ PostgreSQL needs no cascades), with their scheduled jobs, their conversation sta
 user_data, and any kept audio; SQLite's secure_delete zeroes the freed pages and a WAL
 checkpoint makes sure the text is gone from the files on disk too.
 
-Also here: the answer for buttons no flow took (`register_late`), and tidy mode's job.
+Also here: tidy mode's job.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ async def export_command(update: Update, context: BotContext) -> None:
     """Sends everything stored about the person as a readable and a complete file."""
     user = update.effective_user
     chat = update.effective_chat
-    assert user is not None and chat is not None
+    if user is None or chat is None:
+        raise ApplicationHandlerStop
     started = time.perf_counter()
     async with context.db() as session:
         data = await PersonalDataRepository(session).collect(user.id)
@@ -116,7 +117,8 @@ def confirm_keyboard(offer: str) -> InlineKeyboardMarkup:
 async def delete_command(update: Update, context: BotContext) -> None:
     """Asks whether to delete everything, with a button only this person can press."""
     user = update.effective_user
-    assert user is not None
+    if user is None:
+        raise ApplicationHandlerStop
     offer = f"{user.id}:{int(time.time())}:{secrets.token_hex(4)}"
     context.user_data[OFFER_KEY] = offer  # a newer /delete makes older buttons stale
     await reply(update, texts.DELETE_CONFIRM, reply_markup=confirm_keyboard(offer))
@@ -126,7 +128,8 @@ async def delete_command(update: Update, context: BotContext) -> None:
 async def on_confirm(update: Update, context: BotContext) -> None:
     """Deletes everything on "Yes" (or cancels), if the button is this person's and fresh."""
     query = update.callback_query
-    assert query is not None
+    if query is None:
+        raise ApplicationHandlerStop
     match = CALLBACK.match(query.data or "")
     user_id = query.from_user.id
     age = time.time() - int(match.group(3)) if match else -1.0
@@ -237,14 +240,6 @@ def _remove_audio(user_id: int, paths: list[str]) -> int:
 # --------------------------------------------------------------------------- buttons
 
 
-async def stale_button(update: Update, context: BotContext) -> None:
-    """Answers a button no flow took (old, forged or from a finished conversation)."""
-    query = update.callback_query
-    assert query is not None
-    logger.info("unhandled button pressed by user %s", query.from_user.id)
-    await answer_query(query, texts.STALE_BUTTON)
-
-
 async def _edit(query: CallbackQuery, text_: str) -> None:
     """Turns the confirmation into the outcome (no buttons left); sends it if editing fails."""
     try:
@@ -265,8 +260,3 @@ def register(application: BetweenApp) -> None:
     application.add_handler(CommandHandler("delete", delete_command, filters=new), group=GROUP)
     application.add_handler(CallbackQueryHandler(on_confirm, pattern=f"^{PREFIX}"), group=GROUP)
     tidy.register(application)
-
-
-def register_late(application: BetweenApp) -> None:
-    """Adds the answer for buttons nobody handled; must come after every flow's handlers."""
-    application.add_handler(CallbackQueryHandler(stale_button))

@@ -18,7 +18,6 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
-    CommandHandler,
     MessageHandler,
     filters,
 )
@@ -34,7 +33,8 @@ from bot.cards import (
 )
 from bot.context import BetweenApp, BotContext
 from bot.errors import TranscriptionError
-from handlers.common import ensure_user, reply, zone_of
+from handlers.capture import keep_message
+from handlers.common import NEW, answer_query, command, ensure_user, reply, zone_of
 from storage.models import Recall, RecallSource, Reflection
 from storage.recalls import RecallRepository
 from storage.search import search
@@ -153,26 +153,27 @@ async def _edit(
 async def recall_button(update: Update, context: BotContext) -> None:
     """Browses to another session, or notes that it was read or whether it helped."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    action, _, rest = query.data.removeprefix("rc:").partition(":")
+    if query is None:
+        return
+    action, _, rest = (query.data or "").removeprefix("rc:").partition(":")
     numbers = _ints(rest, "")
     user = await ensure_user(update, context)
     tz = zone_of(user)
     if not numbers or action not in {"nav", "helped", "read"}:
-        await query.answer(texts.TRG_GONE)
+        await answer_query(query, texts.TRG_GONE)
         return
     message = query.message if isinstance(query.message, Message) else None
     async with context.db() as session, session.begin():
         recalls = RecallRepository(session)
         recall = await recalls.get(user.id, numbers[0])
         if recall is None or (action != "read" and len(numbers) != 2):
-            await query.answer(texts.TRG_GONE)
+            await answer_query(query, texts.TRG_GONE)
             return
         text: str | None = None
         if action == "nav":
             reflection = await recalls.saved(user.id, numbers[1])
             if reflection is None:
-                await query.answer(texts.TRG_GONE)
+                await answer_query(query, texts.TRG_GONE)
                 return
             recall.reflection_id = reflection.id
             text, keyboard = await _card(
@@ -184,7 +185,7 @@ async def recall_button(update: Update, context: BotContext) -> None:
             else:
                 recall.helped = bool(numbers[1])
             keyboard = await _keyboard(recalls, recall, user.id)
-    await query.answer(None if action == "nav" else texts.RECALL_NOTED)
+    await answer_query(query, None if action == "nav" else texts.RECALL_NOTED)
     await _edit(message, text, keyboard)
 
 
@@ -211,18 +212,19 @@ FOLLOWUP_CHOICES = {
 async def followup_button(update: Update, context: BotContext) -> None:
     """Stores the tapped answer to "How did it go?" and invites a few words."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    recall_id, _, choice = query.data.removeprefix("fu:").partition(":")
+    if query is None:
+        return
+    recall_id, _, choice = (query.data or "").removeprefix("fu:").partition(":")
     user = await ensure_user(update, context)
     picked = FOLLOWUP_CHOICES.get(choice)
     if picked is None or not recall_id.isdigit():
-        await query.answer(texts.TRG_GONE)
+        await answer_query(query, texts.TRG_GONE)
         return
     async with context.db() as session, session.begin():
         recalls = RecallRepository(session)
         recall = await recalls.get(user.id, int(recall_id))
         if recall is None:
-            await query.answer(texts.TRG_GONE)
+            await answer_query(query, texts.TRG_GONE)
             return
         recall.helped = picked[0]
         recall.answered_at = utcnow()
@@ -230,18 +232,23 @@ async def followup_button(update: Update, context: BotContext) -> None:
             await recalls.saved(user.id, recall.reflection_id) if recall.reflection_id else None
         )
         headline = cut(headline_of(reflection), 80) if reflection else texts.RECALL_NO_HEADLINE
-    await query.answer(texts.RECALL_NOTED)
+    await answer_query(query, texts.RECALL_NOTED)
     message = query.message if isinstance(query.message, Message) else None
     text = texts.FOLLOWUP_ANSWERED.format(headline=headline, choice=picked[1])
     await _edit(message, text, None, html_mode=False)
 
 
 async def _words_of(update: Update, context: BotContext, language: str | None) -> str | None:
-    """The text of a message, or the transcript of its voice memo (None: no words)."""
+    """The text of a message, or the transcript of its voice memo.
+
+    Returns:
+        The words; "" when a memo was heard but held none; None when it could not be heard.
+    """
     message = update.effective_message
-    assert message is not None
+    if message is None:
+        return ""
     if message.text:
-        return message.text.strip() or None
+        return message.text.strip()
     voice = message.voice
     if voice is None or (voice.file_size or 0) > MAX_VOICE_BYTES:
         return None
@@ -252,7 +259,7 @@ async def _words_of(update: Update, context: BotContext, language: str | None) -
     except (TelegramError, TranscriptionError) as exc:
         logger.info("follow-up voice answer not transcribed: %s", type(exc).__name__)
         return None
-    return transcript.text.strip() or None
+    return transcript.text.strip()
 
 
 async def outcome_reply(update: Update, context: BotContext) -> None:
@@ -270,7 +277,9 @@ async def outcome_reply(update: Update, context: BotContext) -> None:
     if recall is None or user is None:
         return  # not an answer: capture and the other flows take it
     words = await _words_of(update, context, user.language)
-    if words is None:
+    if not words:
+        if words is None:  # a memo that could not be heard is kept, so /retry can try again
+            await keep_message(update, context)
         await reply(update, texts.FOLLOWUP_NO_WORDS)
         raise ApplicationHandlerStop
     async with context.db() as session, session.begin():
@@ -285,12 +294,12 @@ async def outcome_reply(update: Update, context: BotContext) -> None:
 
 
 def register(application: BetweenApp) -> None:
-    application.add_handler(CommandHandler("recall", recall_command))
+    application.add_handler(command("recall", recall_command))
     application.add_handler(CallbackQueryHandler(recall_button, pattern=r"^rc:"))
     application.add_handler(CallbackQueryHandler(followup_button, pattern=r"^fu:"))
     application.add_handler(
         MessageHandler(
-            filters.REPLY & (filters.TEXT | filters.VOICE) & ~filters.COMMAND, outcome_reply
+            NEW & filters.REPLY & (filters.TEXT | filters.VOICE) & ~filters.COMMAND, outcome_reply
         ),
         group=REPLY_GROUP,
     )

@@ -19,19 +19,25 @@ from datetime import date, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import evening, texts
 from bot.cards import naive
 from bot.context import BetweenApp, BotContext
-from bot.errors import AudioDecodeError, AudioTooLongError, TranscriptionError
-from handlers.common import answer_query, ensure_user, last_therapy, local_now, reply, zone_of
+from bot.errors import AudioDecodeError, AudioTooLongError, NoPersonError, TranscriptionError
+from handlers.asking import not_answers
+from handlers.capture import keep_message
+from handlers.common import (
+    NEW,
+    NEW_TEXT,
+    answer_query,
+    command,
+    ensure_user,
+    last_therapy,
+    local_now,
+    reply,
+    zone_of,
+)
 from storage.models import Reflection, ReflectionStatus, User
 from storage.reflections import (
     QUESTIONS,
@@ -52,6 +58,8 @@ WAITING = ConversationHandler.WAITING
 PREFIX = "refl:"
 DRAFT_KEY = "reflection_id"  # user_data: the draft being answered
 REDO_KEY = "reflection_redo"  # user_data: after this answer, go straight back to the paragraph
+ANSWERS_KEY = "reflection_answers"  # user_data: {message id: [draft id, question]} for edits
+REMEMBERED_ANSWERS = 12
 MAX_ANSWER = 1300  # three answers and a heading still fit one Telegram message (4096)
 MAX_PARAGRAPH = 3900
 QUIET = timedelta(hours=12)  # a conversation left this long ends; /reflect resumes the draft
@@ -134,7 +142,8 @@ async def _drop_buttons(update: Update) -> None:
 
 
 def _user_id(update: Update) -> int:
-    assert update.effective_user is not None
+    if update.effective_user is None:  # the access guard stops these before any flow
+        raise NoPersonError(update.update_id)
     return update.effective_user.id
 
 
@@ -212,21 +221,57 @@ async def _review(update: Update, context: BotContext, draft: Reflection) -> int
 
 async def _store_answer(
     update: Update, context: BotContext, text: str | None, *, advance: bool
-) -> Reflection | None:
-    """Writes the answer to the current question; moves on when `advance`."""
+) -> tuple[Reflection | None, int]:
+    """Writes the answer to the current question; moves on when `advance`.
+
+    Returns:
+        (the draft or None when it is gone, the question the answer was stored for).
+    """
     redo = bool(context.user_data.get(REDO_KEY))
+    answered = 0
 
     def change(draft: Reflection) -> None:
-        step = min(max(1, draft.step), QUESTIONS)
-        set_answer(draft, step, text)
+        nonlocal answered
+        answered = min(max(1, draft.step), QUESTIONS)
+        set_answer(draft, answered, text)
         draft.paragraph = None  # re-assemble from the answers
         if advance:
-            draft.step = REVIEW_STEP if redo else step + 1
+            draft.step = REVIEW_STEP if redo else answered + 1
 
     draft = await _load(update, context, change)
     if draft is not None and advance:
         context.user_data.pop(REDO_KEY, None)
-    return draft
+    return draft, answered
+
+
+async def answer_edited(update: Update, context: BotContext) -> bool:
+    """Applies an edit of a typed answer to its draft; False when the message was no answer.
+
+    An answer whose paragraph is saved already stays as it was, and the person is told.
+    """
+    message = update.edited_message
+    remembered = context.user_data.get(ANSWERS_KEY)
+    if message is None or not message.text or not isinstance(remembered, dict):
+        return False
+    entry = remembered.get(str(message.message_id))
+    if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(n, int) for n in entry)):
+        return False
+    draft_id, step = entry
+    text = message.text.strip()[:MAX_ANSWER]
+    user_id = _user_id(update)
+    async with context.db() as session, session.begin():
+        draft = await ReflectionRepository(session).get(user_id, draft_id)
+        if draft is not None and draft.status == ReflectionStatus.DRAFT:
+            set_answer(draft, step, text)
+            draft.paragraph = None  # re-assemble from the answers, as a new answer does
+    if draft is None or draft.status != ReflectionStatus.DRAFT:
+        await reply(update, texts.EDIT_ANSWER_SAVED)
+        return True
+    logger.info("answer %s of reflection %s edited by user %s", step, draft.id, user_id)
+    await reply(update, texts.EDIT_ANSWER_CHANGED.format(number=step))
+    if draft.step >= REVIEW_STEP:
+        await _review(update, context, draft)
+    return True
 
 
 # ---------------------------------------------------------------------- entry
@@ -272,12 +317,35 @@ async def begin(update: Update, context: BotContext) -> int:
 
 async def on_text(update: Update, context: BotContext) -> int:
     """Stores the typed answer and asks the next question."""
-    assert update.message is not None and update.message.text is not None
-    text = update.message.text.strip()
-    if len(text) > MAX_ANSWER:
-        await reply(update, texts.REFLECT_TOO_LONG.format(length=len(text), limit=MAX_ANSWER))
+    message = update.effective_message
+    if message is None or not message.text:
         return QUESTION
-    draft = await _store_answer(update, context, text, advance=True)
+    text = message.text.strip()
+    if len(text) > MAX_ANSWER:
+        await keep_message(update, context)
+        await reply(update, texts.REFLECT_KEPT_LONG.format(length=len(text), limit=MAX_ANSWER))
+        return await ask_again(update, context)
+    draft, answered = await _store_answer(update, context, text, advance=True)
+    if draft is None:
+        return await _gone(update, context)
+    _remember_answer(context, message.message_id, draft.id, answered)
+    return await _ask(update, context, draft)
+
+
+def _remember_answer(context: BotContext, message_id: int, draft_id: int, step: int) -> None:
+    """Notes which question a typed message answered, so an edit of it can change the answer."""
+    remembered = context.user_data.get(ANSWERS_KEY)
+    if not isinstance(remembered, dict):
+        remembered = {}
+    remembered[str(message_id)] = [draft_id, step]
+    while len(remembered) > REMEMBERED_ANSWERS:
+        remembered.pop(next(iter(remembered)))
+    context.user_data[ANSWERS_KEY] = remembered
+
+
+async def ask_again(update: Update, context: BotContext) -> int:
+    """Repeats the question the open draft is at (or shows its paragraph)."""
+    draft = await _load(update, context)
     if draft is None:
         return await _gone(update, context)
     return await _ask(update, context, draft)
@@ -285,10 +353,10 @@ async def on_text(update: Update, context: BotContext) -> int:
 
 async def on_voice(update: Update, context: BotContext) -> int:
     """Transcribes a spoken answer, stores it and shows it back for a yes or a fix."""
-    message = update.message
-    assert message is not None
-    media = message.voice or message.audio
-    assert media is not None
+    message = update.effective_message
+    media = (message.voice or message.audio) if message is not None else None
+    if message is None or media is None:
+        return QUESTION
     limit = context.settings.max_voice_seconds
     duration = media.to_dict().get("duration")  # whole seconds, without PTB's deprecation
     if isinstance(duration, int | float) and duration > limit:
@@ -302,9 +370,10 @@ async def on_voice(update: Update, context: BotContext) -> int:
     if text is None:
         return QUESTION
     if len(text) > MAX_ANSWER:
-        await reply(update, texts.REFLECT_TOO_LONG.format(length=len(text), limit=MAX_ANSWER))
-        return QUESTION
-    draft = await _store_answer(update, context, text, advance=False)
+        await keep_message(update, context)
+        await reply(update, texts.REFLECT_KEPT_LONG.format(length=len(text), limit=MAX_ANSWER))
+        return await ask_again(update, context)
+    draft, _ = await _store_answer(update, context, text, advance=False)
     if draft is None:
         return await _gone(update, context)
     step = min(max(1, draft.step), QUESTIONS)
@@ -317,7 +386,8 @@ async def _transcribe(
 ) -> str | None:
     """The memo's words, or None after telling the person kindly what went wrong."""
     media = message.voice or message.audio
-    assert media is not None
+    if media is None:
+        return None
     with contextlib.suppress(TelegramError):
         await message.get_bot().send_chat_action(message.chat_id, ChatAction.TYPING)
     try:
@@ -353,8 +423,8 @@ async def _transcribe(
 def _step_of(update: Update) -> int | None:
     """The question number at the end of this button's callback data."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    tail = query.data.rsplit(":", 1)[-1]
+    data = query.data if query is not None else None
+    tail = (data or "").rsplit(":", 1)[-1]
     return int(tail) if tail.isdigit() else None
 
 
@@ -390,7 +460,7 @@ async def on_fix(update: Update, context: BotContext) -> int:
 
 async def on_skip(update: Update, context: BotContext) -> int:
     """Leaves the current question out and asks the next one."""
-    draft = await _store_answer(update, context, None, advance=True)
+    draft, _ = await _store_answer(update, context, None, advance=True)
     if draft is None:
         return await _gone(update, context)
     return await _ask(update, context, draft)
@@ -416,19 +486,18 @@ async def on_back(update: Update, context: BotContext) -> int:
 
 async def still_listening(update: Update, context: BotContext) -> None:
     """Asks the person to wait while their memo is transcribed."""
-    if update.callback_query is not None:
-        await answer_query(update.callback_query, texts.REFLECT_LISTENING)
+    await answer_query(update.callback_query, texts.REFLECT_LISTENING)
+
+
+async def kept_while_listening(update: Update, context: BotContext) -> None:
+    """Keeps what arrives while a spoken answer is transcribed, and says so."""
+    if await keep_message(update, context):
+        await reply(update, texts.REFLECT_KEPT_WHILE_LISTENING)
     else:
         await reply(update, texts.REFLECT_LISTENING)
 
 
 # ---------------------------------------------------------------------- the paragraph
-
-
-async def review_hint(update: Update, context: BotContext) -> int:
-    """Points at the buttons under the paragraph."""
-    await reply(update, texts.REFLECT_REVIEW_HINT)
-    return REVIEW
 
 
 async def on_redo(update: Update, context: BotContext) -> int:
@@ -456,10 +525,14 @@ async def on_edit(update: Update, context: BotContext) -> int:
 
 async def on_edited(update: Update, context: BotContext) -> int:
     """Takes the person's own version of the whole paragraph and shows it again."""
-    assert update.message is not None and update.message.text is not None
-    text = " ".join(update.message.text.split())
+    message = update.effective_message
+    if message is None or not message.text:
+        return EDITING
+    text = " ".join(message.text.split())
     if len(text) > MAX_PARAGRAPH:
-        await reply(update, texts.REFLECT_TOO_LONG.format(length=len(text), limit=MAX_PARAGRAPH))
+        await keep_message(update, context)
+        await reply(update, texts.REFLECT_KEPT_LONG.format(length=len(text), limit=MAX_PARAGRAPH))
+        await reply(update, texts.REFLECT_ASK_EDIT)
         return EDITING
 
     def change(draft: Reflection) -> None:
@@ -472,10 +545,14 @@ async def on_edited(update: Update, context: BotContext) -> int:
     return await _review(update, context, draft)
 
 
-async def type_please(update: Update, context: BotContext) -> int:
+async def type_please(update: Update, context: BotContext) -> None:
     """Asks for the edited paragraph as text."""
     await reply(update, texts.REFLECT_TYPE_EDIT)
-    return EDITING
+
+
+async def review_again(update: Update, context: BotContext) -> None:
+    """Points at the buttons under the paragraph again."""
+    await reply(update, texts.REFLECT_REVIEW_HINT)
 
 
 async def back_to_review(update: Update, context: BotContext) -> int:
@@ -503,8 +580,8 @@ async def on_save(update: Update, context: BotContext) -> int:
         if draft is not None and paragraph:
             await repo.save(user_id, draft, paragraph, utcnow())
             therapy = await SessionRepository(session).get(user_id, draft.session_id)
-            assert therapy is not None  # sessions are deleted only with their reflections
-            day = therapy.local_date
+            # sessions are deleted only with their reflections
+            day = therapy.local_date if therapy is not None else draft.created_at.date()
             saved = (draft.id, draft.version, day)
     if draft is None:
         return await _gone(update, context)
@@ -563,8 +640,7 @@ async def stale_button(update: Update, context: BotContext) -> None:
 
 
 def register(application: BetweenApp) -> None:
-    text = filters.TEXT & ~filters.COMMAND
-    audio = filters.VOICE | filters.AUDIO
+    audio = NEW & (filters.VOICE | filters.AUDIO)
     review_buttons = [
         CallbackQueryHandler(on_save, pattern=f"^{PREFIX}save$"),
         CallbackQueryHandler(on_redo, pattern=f"^{PREFIX}redo:[1-{QUESTIONS}]$"),
@@ -573,35 +649,36 @@ def register(application: BetweenApp) -> None:
     application.add_handler(
         ConversationHandler(
             entry_points=[
-                CommandHandler("reflect", begin),
+                command("reflect", begin),
                 CallbackQueryHandler(begin, pattern=f"^{evening.START}$"),
             ],
             states={
                 QUESTION: [
-                    MessageHandler(text, on_text),
+                    MessageHandler(NEW_TEXT, on_text),
                     MessageHandler(audio, on_voice, block=False),
                     CallbackQueryHandler(on_keep, pattern=f"^{PREFIX}(yes|keep):[0-9]$"),
                     CallbackQueryHandler(on_fix, pattern=f"^{PREFIX}fix:[0-9]$"),
-                    CommandHandler("skip", on_skip),
-                    CommandHandler("back", on_back),
+                    command("skip", on_skip),
+                    command("back", on_back),
+                    *not_answers(ask_again),
                 ],
                 REVIEW: [
                     *review_buttons,
-                    CommandHandler("back", on_back),
-                    MessageHandler(text | audio, review_hint),
+                    command("back", on_back),
+                    *not_answers(review_again, text=True),
                 ],
                 EDITING: [
-                    MessageHandler(text, on_edited),
-                    MessageHandler(audio, type_please),
-                    CommandHandler("back", back_to_review),
+                    MessageHandler(NEW_TEXT, on_edited),
+                    command("back", back_to_review),
                     *review_buttons,
+                    *not_answers(type_please),
                 ],
                 WAITING: [
-                    MessageHandler(text | audio, still_listening),
+                    MessageHandler(NEW & ~filters.COMMAND, kept_while_listening),
                     CallbackQueryHandler(still_listening, pattern=f"^{PREFIX}"),
                 ],
             },
-            fallbacks=[CommandHandler("cancel", on_cancel)],
+            fallbacks=[command("cancel", on_cancel)],
             name="reflection",
             persistent=True,
             allow_reentry=True,

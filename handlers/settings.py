@@ -5,25 +5,23 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler
 
 from bot import texts
 from bot.context import BetweenApp, BotContext
 from bot.scheduling import reschedule_user
 from bot.timespec import parse_clock, parse_timezone, parse_weekday_time, zone_name
-from handlers.common import ensure_user, reply
+from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence
+from handlers.common import NEW_TEXT, answer_query, command, ensure_user, reply
 from storage.models import User
 from storage.users import UserRepository
 
 MENU, ASKING = range(2)
+TIMEOUT = timedelta(minutes=30)
+SETTING_KEY = "setting"  # user_data: the setting whose new value was asked for
 PREFIX = "set:"
 OFF_WORDS = {"off", "none", "no", "never", "0", "aus"}
 
@@ -181,9 +179,9 @@ async def show_menu(update: Update, context: BotContext) -> int:
 async def choose(update: Update, context: BotContext) -> int:
     """Flips a toggle at once, or asks for the new value of the chosen setting."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    key = query.data.removeprefix(PREFIX)
+    await answer_query(query)
+    key = (query.data or "") if query is not None else ""
+    key = key.removeprefix(PREFIX)
     if key == "close":
         await reply(update, texts.SETTINGS_CLOSED)
         return ConversationHandler.END
@@ -194,30 +192,47 @@ async def choose(update: Update, context: BotContext) -> int:
         user = await ensure_user(update, context)
         async with context.db() as session, session.begin():
             row = await UserRepository(session).get(user.id)
-            assert row is not None
-            item.toggle(row)
+            if row is not None:
+                item.toggle(row)
         return await show_menu(update, context)
-    context.user_data["setting"] = key
-    await reply(update, texts.SETTINGS_ASK.format(prompt=item.prompt))
+    context.user_data[SETTING_KEY] = key
+    await ask_value(update, context)
     return ASKING
+
+
+async def ask_value(update: Update, context: BotContext) -> None:
+    """Asks (again) for the value of the setting being changed."""
+    item = BY_KEY.get(context.user_data.get(SETTING_KEY, ""))
+    if item is not None:
+        await reply(update, texts.SETTINGS_ASK.format(prompt=item.prompt))
+
+
+async def menu_again(update: Update, context: BotContext) -> None:
+    """Shows the menu again (for a message that came where a tap was expected)."""
+    await show_menu(update, context)
 
 
 async def answer(update: Update, context: BotContext) -> int:
     """Applies the typed value, or explains what went wrong and asks again."""
-    assert update.message is not None and update.message.text is not None
-    item = BY_KEY.get(context.user_data.get("setting", ""))
+    message = update.effective_message
+    if message is None or not message.text:
+        return ASKING
+    item = BY_KEY.get(context.user_data.get(SETTING_KEY, ""))
     if item is None or item.apply is None:
         return await show_menu(update, context)
     user = await ensure_user(update, context)
     try:
         async with context.db() as session, session.begin():
             row = await UserRepository(session).get(user.id)
-            assert row is not None
-            item.apply(row, update.message.text[:200])
+            if row is not None:
+                item.apply(row, message.text[:200])
     except ValueError as exc:
-        await reply(update, texts.SETTING_BAD.format(reason=exc))
+        if plainly_a_sentence(message.text):
+            await keep_and_ask_again(update, context, ask_value)
+        else:
+            await reply(update, texts.SETTING_BAD.format(reason=exc))
         return ASKING
-    context.user_data.pop("setting", None)
+    context.user_data.pop(SETTING_KEY, None)
     if item.key in RESCHEDULE_KEYS:
         await reschedule_user(context.application, user.id)
     await reply(update, texts.SETTINGS_DONE)
@@ -226,7 +241,7 @@ async def answer(update: Update, context: BotContext) -> int:
 
 async def close(update: Update, context: BotContext) -> int:
     """Leaves the settings without changing the one being asked."""
-    context.user_data.pop("setting", None)
+    context.user_data.pop(SETTING_KEY, None)
     await reply(update, texts.SETTINGS_CLOSED)
     return ConversationHandler.END
 
@@ -234,17 +249,22 @@ async def close(update: Update, context: BotContext) -> int:
 def register(application: BetweenApp) -> None:
     application.add_handler(
         ConversationHandler(
-            entry_points=[CommandHandler("settings", show_menu)],
+            entry_points=[command("settings", show_menu)],
             states={
-                MENU: [CallbackQueryHandler(choose, pattern=f"^{PREFIX}")],
-                ASKING: [
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, answer),
+                MENU: [
                     CallbackQueryHandler(choose, pattern=f"^{PREFIX}"),
+                    *not_answers(menu_again, text=True),
+                ],
+                ASKING: [
+                    MessageHandler(NEW_TEXT, answer),
+                    CallbackQueryHandler(choose, pattern=f"^{PREFIX}"),
+                    *not_answers(ask_value),
                 ],
             },
-            fallbacks=[CommandHandler("cancel", close), CommandHandler("settings", show_menu)],
+            fallbacks=[command("cancel", close), command("settings", show_menu)],
             name="settings",
             persistent=True,
             allow_reentry=True,
+            conversation_timeout=TIMEOUT,
         )
     )

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import calendar
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler
 
 from bot import texts
 from bot.context import BetweenApp, BotContext
 from bot.scheduling import reschedule_user
 from bot.timespec import parse_timezone, parse_weekday_time, zone_name
-from handlers.common import ensure_user, reply
+from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence
+from handlers.common import NEW_TEXT, answer_query, command, ensure_user, reply
 from storage.users import UserRepository
 
 TIMEZONE, THERAPY = range(2)
+TIMEOUT = timedelta(hours=1)  # an unfinished onboarding must not read every later sentence
 
 COMMON_ZONES = (
     ("London", "Europe/London"),
@@ -55,13 +51,16 @@ async def save_timezone(update: Update, context: BotContext, raw: str) -> bool:
     try:
         zone = parse_timezone(raw)
     except ValueError:
-        await reply(update, texts.BAD_TIMEZONE, reply_markup=zone_keyboard())
+        if plainly_a_sentence(raw):
+            await keep_and_ask_again(update, context, ask_timezone)
+        else:
+            await reply(update, texts.BAD_TIMEZONE, reply_markup=zone_keyboard())
         return False
     user = await ensure_user(update, context)
     async with context.db() as session, session.begin():
         row = await UserRepository(session).get(user.id)
-        assert row is not None
-        row.timezone = zone_name(zone)
+        if row is not None:
+            row.timezone = zone_name(zone)
     local = datetime.now(zone)
     await reply(
         update, texts.TIMEZONE_SET.format(zone=zone_name(zone), local_time=f"{local:%H:%M}")
@@ -75,43 +74,59 @@ async def save_therapy(update: Update, context: BotContext, raw: str) -> bool:
     try:
         weekday, at = parse_weekday_time(raw)
     except ValueError:
-        await reply(update, texts.BAD_THERAPY)
+        if plainly_a_sentence(raw):
+            await keep_and_ask_again(update, context, ask_therapy)
+        else:
+            await reply(update, texts.BAD_THERAPY)
         return False
     user = await ensure_user(update, context)
     async with context.db() as session, session.begin():
         row = await UserRepository(session).get(user.id)
-        assert row is not None
-        row.therapy_weekday, row.therapy_time = weekday, at
+        if row is not None:
+            row.therapy_weekday, row.therapy_time = weekday, at
     await reply(update, describe_therapy(weekday, at))
     await reschedule_user(context.application, user.id)
     return True
+
+
+async def ask_timezone(update: Update, context: BotContext) -> None:
+    """Asks (again) for the time zone."""
+    await reply(update, texts.ASK_TIMEZONE, reply_markup=zone_keyboard())
+
+
+async def ask_therapy(update: Update, context: BotContext) -> None:
+    """Asks (again) for the therapy day."""
+    await reply(update, texts.ASK_THERAPY, reply_markup=skip_keyboard())
 
 
 async def start(update: Update, context: BotContext) -> int:
     """Introduces the bot and asks for the time zone."""
     await ensure_user(update, context)
     await reply(update, texts.INTRO)
-    await reply(update, texts.ASK_TIMEZONE, reply_markup=zone_keyboard())
+    await ask_timezone(update, context)
     return TIMEZONE
 
 
 async def timezone_text(update: Update, context: BotContext) -> int:
     """Stores a typed time zone and asks for the therapy day."""
-    assert update.message is not None and update.message.text is not None
-    if not await save_timezone(update, context, update.message.text):
+    message = update.effective_message
+    if message is None or not message.text:
         return TIMEZONE
-    await reply(update, texts.ASK_THERAPY, reply_markup=skip_keyboard())
+    if not await save_timezone(update, context, message.text):
+        return TIMEZONE
+    await ask_therapy(update, context)
     return THERAPY
 
 
 async def timezone_button(update: Update, context: BotContext) -> int:
     """Stores a tapped time zone and asks for the therapy day."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    if not await save_timezone(update, context, query.data.removeprefix(ZONE_PREFIX)):
+    await answer_query(query)
+    if query is None or not await save_timezone(
+        update, context, (query.data or "").removeprefix(ZONE_PREFIX)
+    ):
         return TIMEZONE
-    await reply(update, texts.ASK_THERAPY, reply_markup=skip_keyboard())
+    await ask_therapy(update, context)
     return THERAPY
 
 
@@ -123,16 +138,17 @@ def skip_keyboard() -> InlineKeyboardMarkup:
 
 async def therapy_text(update: Update, context: BotContext) -> int:
     """Stores the therapy day and time and finishes onboarding."""
-    assert update.message is not None and update.message.text is not None
-    if not await save_therapy(update, context, update.message.text):
+    message = update.effective_message
+    if message is None or not message.text:
+        return THERAPY
+    if not await save_therapy(update, context, message.text):
         return THERAPY
     return await finish(update, context)
 
 
 async def therapy_skip(update: Update, context: BotContext) -> int:
     """Finishes onboarding without a therapy day."""
-    if update.callback_query:
-        await update.callback_query.answer()
+    await answer_query(update.callback_query)
     await reply(update, texts.THERAPY_SKIPPED)
     return await finish(update, context)
 
@@ -142,8 +158,8 @@ async def finish(update: Update, context: BotContext) -> int:
     user = await ensure_user(update, context)
     async with context.db() as session, session.begin():
         row = await UserRepository(session).get(user.id)
-        assert row is not None
-        row.onboarded = True
+        if row is not None:
+            row.onboarded = True
     await reschedule_user(context.application, user.id)
     await reply(update, texts.ONBOARDED)
     return ConversationHandler.END
@@ -156,24 +172,26 @@ async def cancel(update: Update, context: BotContext) -> int:
 
 
 def register(application: BetweenApp) -> None:
-    text = filters.TEXT & ~filters.COMMAND
     application.add_handler(
         ConversationHandler(
-            entry_points=[CommandHandler("start", start)],
+            entry_points=[command("start", start)],
             states={
                 TIMEZONE: [
-                    MessageHandler(text, timezone_text),
+                    MessageHandler(NEW_TEXT, timezone_text),
                     CallbackQueryHandler(timezone_button, pattern=f"^{ZONE_PREFIX}"),
+                    *not_answers(ask_timezone),
                 ],
                 THERAPY: [
-                    MessageHandler(text, therapy_text),
-                    CommandHandler("skip", therapy_skip),
+                    MessageHandler(NEW_TEXT, therapy_text),
+                    command("skip", therapy_skip),
                     CallbackQueryHandler(therapy_skip, pattern="^onb:skip$"),
+                    *not_answers(ask_therapy),
                 ],
             },
-            fallbacks=[CommandHandler("cancel", cancel), CommandHandler("start", start)],
+            fallbacks=[command("cancel", cancel), command("start", start)],
             name="onboarding",
             persistent=True,
             allow_reentry=True,
+            conversation_timeout=TIMEOUT,
         )
     )

@@ -27,20 +27,15 @@ from typing import Literal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import texts, trigger_jobs
 from bot.cards import cut, headline_of, spec_of, trigger_line, when_local
 from bot.context import BetweenApp, BotContext
 from bot.errors import TranscriptionError
 from bot.timespec import DAY_NAMES, TimeTrigger, describe, parse_time_trigger
-from handlers.common import ensure_user, reply, zone_of
+from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence
+from handlers.common import NEW, NEW_TEXT, answer_query, command, ensure_user, reply, zone_of
 from storage.models import Trigger, TriggerKind, TriggerStatus
 from storage.recalls import RecallRepository
 from storage.search import content_words
@@ -139,23 +134,46 @@ async def _own_reflection(update: Update, context: BotContext, reflection_id: in
 async def offer_choice(update: Update, context: BotContext) -> int:
     """Asks for the time (typed, or a day then an hour) or the situation that was tapped."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, choice, reflection_id = query.data.split(":")
-    if not await _own_reflection(update, context, int(reflection_id)):
-        await query.answer(texts.TRG_GONE)
+    parts = ((query.data if query else None) or "").split(":")
+    if len(parts) != 3 or not parts[2].isdigit():
+        await answer_query(query, texts.TRG_GONE)
         return ConversationHandler.END
-    await query.answer()
+    _, choice, reflection_id = parts
+    if not await _own_reflection(update, context, int(reflection_id)):
+        await answer_query(query, texts.TRG_GONE)
+        return ConversationHandler.END
+    await answer_query(query)
     if choice == "time":
-        await reply(update, texts.TRG_ASK_TIME, reply_markup=day_keyboard())
+        await ask_time(update, context)
         return TIME
-    await reply(update, texts.TRG_ASK_SITUATION)
+    await ask_situation(update, context)
     return SITUATION
+
+
+async def ask_time(update: Update, context: BotContext) -> None:
+    """Asks (again) for the time, with the day buttons."""
+    await reply(update, texts.TRG_ASK_TIME, reply_markup=day_keyboard())
+
+
+async def ask_situation(update: Update, context: BotContext) -> None:
+    """Asks (again) for the situation."""
+    await reply(update, texts.TRG_ASK_SITUATION)
+
+
+async def ask_confirm(update: Update, context: BotContext) -> None:
+    """Asks again whether the waiting text is a situation."""
+    cue = context.user_data.get(CUE_KEY)
+    if isinstance(cue, str):
+        await reply(
+            update, texts.TRG_AS_SITUATION.format(cue=cue), reply_markup=_confirm_keyboard()
+        )
+    else:
+        await ask_time(update, context)
 
 
 async def later(update: Update, context: BotContext) -> int:
     """Leaves the moment for later."""
-    if update.callback_query:
-        await update.callback_query.answer()
+    await answer_query(update.callback_query)
     _reset(context)
     await reply(update, texts.TRG_LATER)
     return ConversationHandler.END
@@ -197,16 +215,17 @@ async def trigger_command(update: Update, context: BotContext) -> int:
 async def change(update: Update, context: BotContext) -> int:
     """Asks for the new time or situation of an existing trigger."""
     query = update.callback_query
-    assert query is not None and query.data is not None
     user = await ensure_user(update, context)
     _reset(context)
-    trigger_id = int(query.data.rsplit(":", 1)[1])
-    async with context.db() as session:
-        row = await TriggerRepository(session).get(user.id, trigger_id)
+    raw_id = ((query.data if query else None) or "").rsplit(":", 1)[-1]
+    row = None
+    if raw_id.isdigit():
+        async with context.db() as session:
+            row = await TriggerRepository(session).get(user.id, int(raw_id))
     if row is None:
-        await query.answer(texts.TRG_GONE)
+        await answer_query(query, texts.TRG_GONE)
         return ConversationHandler.END
-    await query.answer()
+    await answer_query(query)
     context.user_data[EDIT_KEY] = row.id
     context.user_data[REFLECTION_KEY] = row.reflection_id
     if row.kind == TriggerKind.TIME:
@@ -257,34 +276,49 @@ async def _read_phrase(update: Update, context: BotContext, phrase: str) -> int:
     if reading.kind == "bad_time":
         await reply(update, reading.error, reply_markup=day_keyboard())
         return TIME
-    if reading.kind == "ask":
+    if reading.kind == "ask" or reading.spec is None:
         context.user_data[CUE_KEY] = reading.text
-        keyboard = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(texts.TRG_BUTTON_YES_SITUATION, callback_data="trg:keep"),
-                    InlineKeyboardButton(texts.TRG_BUTTON_NO_TIME, callback_data="trg:atime"),
-                ]
-            ]
+        await reply(
+            update,
+            texts.TRG_AS_SITUATION.format(cue=reading.text),
+            reply_markup=_confirm_keyboard(),
         )
-        await reply(update, texts.TRG_AS_SITUATION.format(cue=reading.text), reply_markup=keyboard)
         return CONFIRM
-    assert reading.spec is not None
     return await _save_time(update, context, reading.spec)
 
 
-async def time_text(update: Update, context: BotContext) -> int:
-    """Reads a typed time (or situation)."""
-    assert update.message is not None and update.message.text is not None
-    return await _read_phrase(update, context, update.message.text)
+def _confirm_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(texts.TRG_BUTTON_YES_SITUATION, callback_data="trg:keep"),
+                InlineKeyboardButton(texts.TRG_BUTTON_NO_TIME, callback_data="trg:atime"),
+            ]
+        ]
+    )
+
+
+async def time_text(update: Update, context: BotContext) -> int | None:
+    """Reads a typed time (or situation); a sentence that is a bad time is kept as a capture."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return None
+    text = message.text
+    if plainly_a_sentence(text):
+        user = await ensure_user(update, context)
+        if read_moment(text, datetime.now(UTC), zone_of(user)).kind == "bad_time":
+            await keep_and_ask_again(update, context, ask_time)
+            return TIME
+    return await _read_phrase(update, context, text)
 
 
 async def day_chosen(update: Update, context: BotContext) -> int:
     """Shows the hour grid for the tapped day."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    day = query.data.rsplit(":", 1)[1]
+    await answer_query(query)
+    day = ((query.data if query else None) or "").rsplit(":", 1)[-1]
+    if not (day == "t" or (day.isdigit() and int(day) < 7)):
+        return TIME
     example = "tomorrow 7:15" if day == "t" else f"{DAY_NAMES[int(day)][:3].lower()} 7:15"
     await reply(
         update,
@@ -297,54 +331,56 @@ async def day_chosen(update: Update, context: BotContext) -> int:
 async def hour_chosen(update: Update, context: BotContext) -> int:
     """Sets the tapped day and hour as a one-off time."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    _, _, day, hour = query.data.split(":")
+    await answer_query(query)
+    parts = ((query.data if query else None) or "").split(":")
+    if len(parts) != 4 or not parts[3].isdigit():
+        return TIME
+    _, _, day, hour = parts
     await _edit_markup(update, None)
     return await _read_phrase(update, context, f"{_day_phrase(day)} {int(hour):02d}:00")
 
 
 async def situation_instead(update: Update, context: BotContext) -> int:
     """Switches from a time to a situation."""
-    if update.callback_query:
-        await update.callback_query.answer()
-    await reply(update, texts.TRG_ASK_SITUATION)
+    await answer_query(update.callback_query)
+    await ask_situation(update, context)
     return SITUATION
 
 
 async def keep_as_situation(update: Update, context: BotContext) -> int:
     """Saves the text waiting for confirmation as a situation."""
     query = update.callback_query
-    assert query is not None
     cue = context.user_data.pop(CUE_KEY, None)
-    if not cue:
-        await query.answer(texts.TRG_GONE)
+    if not isinstance(cue, str) or not cue:
+        await answer_query(query, texts.TRG_GONE)
         return ConversationHandler.END
-    await query.answer()
+    await answer_query(query)
     await _edit_markup(update, None)
     return await _save_situation(update, context, cue)
 
 
 async def time_instead(update: Update, context: BotContext) -> int:
     """Asks for the time after all."""
-    if update.callback_query:
-        await update.callback_query.answer()
+    await answer_query(update.callback_query)
     context.user_data.pop(CUE_KEY, None)
     await _edit_markup(update, None)
-    await reply(update, texts.TRG_ASK_TIME, reply_markup=day_keyboard())
+    await ask_time(update, context)
     return TIME
 
 
 async def situation_text(update: Update, context: BotContext) -> int:
     """Saves the typed situation."""
-    assert update.message is not None and update.message.text is not None
-    return await _save_situation(update, context, update.message.text)
+    message = update.effective_message
+    if message is None or not message.text:
+        return SITUATION
+    return await _save_situation(update, context, message.text)
 
 
 async def situation_voice(update: Update, context: BotContext) -> int:
     """Saves a spoken situation, transcribed."""
-    message = update.message
-    assert message is not None and message.voice is not None
+    message = update.effective_message
+    if message is None or message.voice is None:
+        return SITUATION
     user = await ensure_user(update, context)
     try:
         file = await context.bot.get_file(message.voice.file_id)
@@ -452,8 +488,7 @@ async def cancel(update: Update, context: BotContext) -> int:
 
 async def stale_button(update: Update, context: BotContext) -> None:
     """Answers a day/hour/confirm button from a conversation that has ended."""
-    if update.callback_query:
-        await update.callback_query.answer(texts.TRG_GONE)
+    await answer_query(update.callback_query, texts.TRG_GONE)
 
 
 # ------------------------------------------------------------------ /triggers
@@ -510,10 +545,11 @@ async def list_command(update: Update, context: BotContext) -> None:
 async def manage(update: Update, context: BotContext) -> None:
     """Pauses, resumes, deletes, undoes or repeats weekly one trigger."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    action, _, raw_id = query.data.removeprefix("tg:").partition(":")
+    if query is None:
+        return
+    action, _, raw_id = (query.data or "").removeprefix("tg:").partition(":")
     if not raw_id.isdigit() or action not in {"pause", "del", "undo", "weekly"}:
-        await query.answer(texts.TRG_GONE)
+        await answer_query(query, texts.TRG_GONE)
         return
     user = await ensure_user(update, context)
     tz = zone_of(user)
@@ -524,12 +560,11 @@ async def manage(update: Update, context: BotContext) -> None:
         row = await triggers.get(user.id, int(raw_id))
         once_at = row.once_at if row is not None else None
         if row is None or (action == "weekly" and once_at is None):
-            await query.answer(texts.TRG_GONE)
+            await answer_query(query, texts.TRG_GONE)
             return
         if action in {"del", "undo"}:
             await triggers.delete(user.id, row.id)
-        elif action == "weekly":
-            assert once_at is not None
+        elif action == "weekly" and once_at is not None:
             local = once_at.replace(tzinfo=UTC).astimezone(tz)
             spec = TimeTrigger("weekly", (local.weekday(),), local.time(), None, row.cue or "")
             trigger_jobs.apply_time(row, spec, now, tz)
@@ -538,7 +573,7 @@ async def manage(update: Update, context: BotContext) -> None:
                 texts.TRG_NOW_WEEKLY.format(when=describe(spec, tz, now)),
             )
         elif row.kind != TriggerKind.TIME:
-            await query.answer(texts.TRG_GONE)
+            await answer_query(query, texts.TRG_GONE)
             return
         elif row.status == TriggerStatus.ACTIVE:
             row.status, note = TriggerStatus.PAUSED, texts.TRG_PAUSED
@@ -550,7 +585,7 @@ async def manage(update: Update, context: BotContext) -> None:
     else:
         trigger_jobs.schedule(context.application, row, user.chat_id)
     logger.info("trigger %s: %s by %s", row.id, action, user.id)
-    await query.answer(note)
+    await answer_query(query, note)
     message = query.message if isinstance(query.message, Message) else None
     if message is None:
         return
@@ -570,40 +605,42 @@ async def manage(update: Update, context: BotContext) -> None:
 
 
 def register(application: BetweenApp) -> None:
-    text = filters.TEXT & ~filters.COMMAND
     application.add_handler(
         ConversationHandler(
             entry_points=[
                 CallbackQueryHandler(offer_choice, pattern=r"^trg:(time|sit):\d+$"),
                 CallbackQueryHandler(later, pattern=r"^trg:later$"),
-                CommandHandler("trigger", trigger_command),
+                command("trigger", trigger_command),
                 CallbackQueryHandler(change, pattern=r"^tg:edit:\d+$"),
             ],
             states={
                 TIME: [
-                    MessageHandler(text, time_text),
+                    MessageHandler(NEW_TEXT, time_text),
                     CallbackQueryHandler(day_chosen, pattern=r"^trg:day:[0-6t]$"),
                     CallbackQueryHandler(hour_chosen, pattern=r"^trg:hour:[0-6t]:\d{1,2}$"),
                     CallbackQueryHandler(situation_instead, pattern=r"^trg:asit$"),
+                    *not_answers(ask_time),
                 ],
                 SITUATION: [
-                    MessageHandler(text, situation_text),
-                    MessageHandler(filters.VOICE, situation_voice),
+                    MessageHandler(NEW_TEXT, situation_text),
+                    MessageHandler(NEW & filters.VOICE, situation_voice),
+                    *not_answers(ask_situation),
                 ],
                 CONFIRM: [
                     CallbackQueryHandler(keep_as_situation, pattern=r"^trg:keep$"),
                     CallbackQueryHandler(time_instead, pattern=r"^trg:atime$"),
-                    MessageHandler(text, time_text),
+                    MessageHandler(NEW_TEXT, time_text),
+                    *not_answers(ask_confirm),
                 ],
             },
-            fallbacks=[CommandHandler("cancel", cancel)],
+            fallbacks=[command("cancel", cancel)],
             name="triggers",
             allow_reentry=True,
             conversation_timeout=TIMEOUT,
             persistent=application.persistence is not None,
         )
     )
-    application.add_handler(CommandHandler("triggers", list_command))
+    application.add_handler(command("triggers", list_command))
     application.add_handler(CallbackQueryHandler(manage, pattern=r"^tg:(pause|del|undo|weekly):"))
     application.add_handler(CallbackQueryHandler(stale_button, pattern=r"^(trg|tg):"))
     application.bot_data.user_schedulers.append(trigger_jobs.schedule_user)

@@ -9,8 +9,11 @@ PTB loads persistence in `Application.initialize()`, before `post_init` opens th
 so the persistence opens it itself through the `opener` it is given (idempotent).
 
 Rules: user_data values must be JSON values (str, int, float, bool, None, lists, dicts);
-a conversation quiet for longer than `max_age` is not resumed after a restart (its row is
-dropped on load), so a half-finished chat from last week does not swallow today's messages.
+a conversation quiet for longer than its timeout (`timeouts[name]`, else `max_age`) is not
+resumed after a restart (its row is dropped on load), so a half-finished chat from last week
+does not swallow today's messages. The ones resumed are listed in `resumed` with the time
+they last changed, so the rest of their timeout can be scheduled again
+(bot/conversation_timeouts.py): PTB itself does not persist its timeout jobs.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -81,6 +84,10 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Servic
         self.services = services
         self.opener = opener
         self.max_age = max_age
+        # filled by build_application once the conversations are registered
+        self.timeouts: dict[str, timedelta] = {}
+        # conversation name -> key -> when it last changed (naive UTC), for those resumed
+        self.resumed: dict[str, dict[ConversationKey, datetime]] = {}
         self._lock = asyncio.Lock()  # SQLite has one writer: write one row at a time
 
     async def _sessionmaker(self) -> async_sessionmaker[AsyncSession] | None:
@@ -128,10 +135,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Servic
     # ---- conversations
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        """Loads one conversation's states; drops those quiet for longer than max_age."""
+        """Loads one conversation's states; drops those quiet for longer than its timeout."""
         conversations: ConversationDict = {}
+        resumed: dict[ConversationKey, datetime] = {}
         stale: list[str] = []
-        oldest = utcnow() - self.max_age
+        oldest = utcnow() - self.timeouts.get(name, self.max_age)
         for row in await self._rows(name):
             if row.updated_at < oldest or row.state is None:
                 stale.append(row.key)
@@ -142,6 +150,9 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Servic
             except (ValueError, TypeError):
                 logger.warning("unreadable conversation state dropped (%s)", name)
                 stale.append(row.key)
+                continue
+            resumed[key] = row.updated_at
+        self.resumed[name] = resumed
         for key_text in stale:
             await self._write(name, key_text, None, None)
         logger.info("conversation %s: %d resumed, %d stale", name, len(conversations), len(stale))

@@ -123,7 +123,8 @@ async def test_killed_during_a_transcription_the_memo_is_transcribed_after_resta
     assert rows == [("pending", 1, None)]  # committed before the slow step
 
     async with bot_process(server, tmp_path, database_url, "second", run=2) as second:
-        done = await alice.next_message(timeout=60)
+        done = await alice.next_edit(timeout=60)  # the placeholder itself carries the text
+        assert done.message_id == placeholder.message_id, second.output()
         assert done.text.startswith("Your memo from earlier is transcribed now:"), second.output()
         assert "partner" in done.text.lower() and "money" in done.text.lower()
         rows = query(database_url, "SELECT status, text FROM captures")

@@ -271,11 +271,12 @@ async def test_voice_answer_is_transcribed_and_confirmed(
         assert "over 20 MB" in (await bob.next_message()).text
         bob.send_voice(FIXTURES / "speech_01.ogg", duration=700)
         assert "longer than I can transcribe (10 min)" in (await bob.next_message()).text
-        # text sent while a memo is still being transcribed gets a "one moment"
+        # text sent while a memo is still being transcribed is kept, with a "one moment"
         bob.send_voice(FIXTURES / "speech_01.ogg")
         bob.send_text("hello?")
-        replies = [(await bob.next_message(timeout=60)).text for _ in range(2)]
+        replies = [(await bob.next_message(timeout=60)).text for _ in range(3)]
         assert any("still listening" in text for text in replies)
+        assert any(text.startswith("hello?\n\nSaved to your") for text in replies)
         heard_rest = next(text for text in replies if text.startswith("I heard:"))
         assert "rest" in heard_rest.lower()
         bob.command("skip")  # leaves question 3 out (the memo answer is dropped)
