@@ -21,10 +21,11 @@ if [ "$#" -eq 0 ]; then
 fi
 
 PYTHON=${PYTHON:-python3}
+PG_LIB=${BETWEEN_PG_LIB:-/usr/lib/postgresql}  # where Debian puts each version's binaries
 
 find_bindir() {
     local initdb
-    initdb=$(ls -1d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
+    initdb=$(ls -1d "$PG_LIB"/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
     [ -n "$initdb" ] && dirname "$initdb"
 }
 
@@ -91,8 +92,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-
 as_pg "$BINDIR/initdb" -D "$PGDATA" -U postgres -E UTF8 --no-locale --no-sync \
     --auth-local=trust --auth-host=trust >"$PGTMP/initdb.log" 2>&1 || {
     cat "$PGTMP/initdb.log" >&2
@@ -103,7 +102,6 @@ cat >>"$PGDATA/postgresql.conf" <<CONF
 
 # tests/support/with_postgres.sh: a throwaway cluster for the test suite
 listen_addresses = '127.0.0.1'
-port = $PORT
 unix_socket_directories = '$PGTMP'
 fsync = off
 synchronous_commit = off
@@ -113,12 +111,24 @@ timezone = 'Asia/Tokyo'
 log_timezone = 'Asia/Tokyo'
 CONF
 
-STARTED=1
-if ! as_pg "$BINDIR/pg_ctl" -D "$PGDATA" -l "$PGTMP/server.log" -w -t 60 start >/dev/null; then
-    tail -n 20 "$PGTMP/server.log" >&2 || true
-    echo "PostgreSQL did not start on 127.0.0.1:$PORT" >&2
-    exit 1
-fi
+free_port() {
+    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+for attempt in 1 2 3; do  # a free port can be taken before the server binds it: try another
+    PORT=$(free_port)
+    STARTED=1
+    if as_pg "$BINDIR/pg_ctl" -D "$PGDATA" -l "$PGTMP/server.log" -o "-p $PORT" -w -t 60 \
+        start >/dev/null; then
+        break
+    fi
+    STARTED=0
+    if [ "$attempt" -eq 3 ]; then
+        tail -n 20 "$PGTMP/server.log" >&2 || true
+        echo "PostgreSQL did not start on 127.0.0.1 (last port tried: $PORT)" >&2
+        exit 1
+    fi
+done
 
 export BETWEEN_TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:$PORT/postgres"
 echo "PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (server time zone Asia/Tokyo): $*"
