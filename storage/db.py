@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -59,6 +61,26 @@ def create_engine(url: str, cipher: TextCipher | None = None) -> AsyncEngine:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """One AsyncSession per update or job; objects stay usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def insert_unless_present(
+    session: AsyncSession, model: type[Any], unique: list[str], **values: Any
+) -> postgresql.Insert | sqlite.Insert:
+    """`INSERT ... ON CONFLICT (unique) DO NOTHING` for the session's database.
+
+    With `.returning(...)` it yields a row only when this call inserted it. On a conflict
+    PostgreSQL waits for the other transaction and then does nothing, so calls racing for one
+    key all end with the same committed row (READ COMMITTED: the next SELECT sees it);
+    SQLite serialises writers, waiting up to busy_timeout.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return (
+            postgresql.insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+        )
+    if dialect == "sqlite":
+        return sqlite.insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    raise NotImplementedError(f"no INSERT ... ON CONFLICT DO NOTHING for {dialect}")
 
 
 def alembic_config() -> Config:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import insert_unless_present
 from storage.models import User
 
 
@@ -18,13 +19,26 @@ class UserRepository:
         return await self.session.get(User, user_id)
 
     async def get_or_create(self, user_id: int, chat_id: int, default_timezone: str) -> User:
-        """Returns the person's row, creating it with the default time zone on first contact."""
+        """Returns the person's row, creating it with the default time zone on first contact.
+
+        Safe when several updates of a new person arrive at once: the row is inserted only if
+        absent (ON CONFLICT DO NOTHING), then read, so every caller gets the one row.
+        """
         user = await self.session.get(User, user_id)
         if user is None:
-            user = User(id=user_id, chat_id=chat_id, timezone=default_timezone)
-            self.session.add(user)
-            await self.session.flush()
-        elif user.chat_id != chat_id:
+            await self.session.execute(
+                insert_unless_present(
+                    self.session,
+                    User,
+                    ["id"],
+                    id=user_id,
+                    chat_id=chat_id,
+                    timezone=default_timezone,
+                )
+            )
+            user = await self.session.get(User, user_id)
+            assert user is not None  # inserted now, or by whoever won the race (committed)
+        if user.chat_id != chat_id:
             user.chat_id = chat_id
         return user
 
