@@ -97,7 +97,28 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Applies every Alembic migration up to head on this engine (idempotent)."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    """Applies every Alembic migration up to head on this engine (idempotent).
+
+    On SQLite foreign keys are off while migrating: SQLite alters a table by rebuilding it,
+    and dropping the old copy with foreign keys on would delete (cascade) every child row.
+    The pragma only works outside a transaction, so it is set before the migration begins and
+    restored after it ends (on this same pooled connection), after a foreign key check.
+    """
+    async with engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            await connection.run_sync(_upgrade)
+            await connection.commit()
+        else:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            try:
+                await connection.run_sync(_upgrade)
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    tables = sorted({str(row[0]) for row in broken})
+                    raise RuntimeError(f"migration broke foreign keys in {', '.join(tables)}")
+                await connection.commit()
+            finally:
+                await connection.rollback()
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
     logger.info("database schema is at head")

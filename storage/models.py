@@ -3,7 +3,9 @@
 Telegram ids are BigInteger. Every row that holds what a person said carries `user_id`
 and stores that text in an `EncryptedText` column (plain when no ENCRYPTION_KEY is set).
 Timestamps are naive UTC (SQLite has no time zones); local times are computed with
-zoneinfo from `User.timezone` at the edges.
+zoneinfo from `User.timezone` at the edges. Their defaults are Python-side (`utcnow`), never
+the server's `now()`: PostgreSQL's `now()` in a `timestamp without time zone` column is the
+server's local wall clock.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from sqlalchemy import (
     Integer,
     String,
     Time,
-    func,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.clock import utcnow
 from storage.encrypted import EncryptedText
 
 
@@ -104,7 +106,7 @@ class User(Base):
     onboarded: Mapped[bool] = mapped_column(Boolean, default=False)
     last_evening_prompt_on: Mapped[date | None] = mapped_column(Date)
     last_digest_on: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class TherapySession(Base):
@@ -153,7 +155,7 @@ class Capture(Base):
     audio_path: Mapped[str | None] = mapped_column(String(512))  # kept only on request
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(64))  # a short code, never content
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     transcribed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     session: Mapped[TherapySession] = relationship(
@@ -180,7 +182,7 @@ class Reflection(Base):
     answer_why: Mapped[str | None] = mapped_column(EncryptedText)
     answer_do: Mapped[str | None] = mapped_column(EncryptedText)
     paragraph: Mapped[str | None] = mapped_column(EncryptedText)
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     saved_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     triggers: Mapped[list[Trigger]] = relationship(
@@ -215,7 +217,7 @@ class Trigger(Base):
     # what the person typed: the label of a time trigger or the situation cue
     cue: Mapped[str | None] = mapped_column(EncryptedText)
     keywords: Mapped[str | None] = mapped_column(EncryptedText)
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     reflection: Mapped[Reflection | None] = relationship(back_populates="triggers")
 
@@ -244,7 +246,7 @@ class Recall(Base):
     followup_message_id: Mapped[int | None] = mapped_column(BigInteger)  # "How did it go?"
     answered_at: Mapped[datetime | None] = mapped_column(DateTime)  # the follow-up was answered
     outcome: Mapped[str | None] = mapped_column(EncryptedText)
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ConversationState(Base):
@@ -256,9 +258,7 @@ class ConversationState(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     state: Mapped[str | None] = mapped_column(EncryptedText)  # JSON
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime, server_default=func.now(), onupdate=func.now()
-    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
 class Meta(Base):

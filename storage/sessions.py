@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.clock import utcnow
 from storage.models import TherapySession
 
+__all__ = ["SESSION_WINDOW", "SessionRepository", "utcnow"]
+
 SESSION_WINDOW = timedelta(hours=24)
-
-
-def utcnow() -> datetime:
-    """Naive UTC now, the form every timestamp column stores."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class SessionRepository:

@@ -8,16 +8,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage.db import create_engine, create_sessionmaker, migrate
+from storage.db import alembic_config, create_engine, create_sessionmaker, migrate
 from storage.models import (
+    Base,
+    Capture,
+    ConversationState,
+    Recall,
+    RecallSource,
+    Reflection,
+    ReflectionStatus,
+    TherapySession,
+    Trigger,
+    TriggerKind,
+    TriggerStatus,
     User,
 )
+from storage.sessions import SessionRepository, utcnow
 from storage.users import UserRepository
 
 N = 10
@@ -66,3 +81,116 @@ async def _connected(session: AsyncSession, start: asyncio.Barrier) -> None:
     """Opens this session's own connection, then waits until all N have one: a real race."""
     await session.execute(text("SELECT 1"))
     await start.wait()
+
+
+# --------------------------------------------------------------------------- UTC timestamps
+
+
+async def test_timestamps_are_utc_whatever_the_server_zone(engine: AsyncEngine) -> None:
+    db = create_sessionmaker(engine)
+    async with db() as s, s.begin():
+        user = await UserRepository(s).get_or_create(5, 5, "Asia/Tokyo")
+        session, _ = await SessionRepository(s).current_or_new(5, utcnow(), date.today())
+        reflection = Reflection(
+            user_id=5, session_id=session.id, status=ReflectionStatus.SAVED, paragraph="p"
+        )
+        s.add(reflection)
+        await s.flush()
+        trigger = Trigger(
+            user_id=5, reflection_id=reflection.id, kind=TriggerKind.SITUATION, cue="c"
+        )
+        trigger.status = TriggerStatus.ACTIVE
+        s.add(trigger)
+        await s.flush()
+        s.add(Recall(user_id=5, reflection_id=reflection.id, source=RecallSource.COMMAND))
+        s.add(ConversationState(name="reflection", key="[5, 5]", user_id=5, state="{}"))
+    async with db() as s, s.begin():
+        state = await s.get(ConversationState, ("reflection", "[5, 5]"))
+        assert state is not None
+        state.updated_at = datetime(2000, 1, 1)
+    async with db() as s, s.begin():
+        state = await s.get(ConversationState, ("reflection", "[5, 5]"))
+        assert state is not None
+        state.state = '{"step": 2}'  # an update without a timestamp stamps it now
+    async with db() as s:
+        for model in (User, Reflection, Trigger, Recall):
+            stamp = await s.scalar(select(model.created_at))
+            assert _close_to_now(stamp), (model.__tablename__, stamp, user.timezone)
+        assert _close_to_now(await s.scalar(select(ConversationState.updated_at)))
+
+
+async def test_migrations_leave_no_server_defaults(engine: AsyncEngine) -> None:
+    def diff(connection):
+        context = MigrationContext.configure(connection, opts={"compare_server_default": True})
+        return compare_metadata(context, Base.metadata)
+
+    async with engine.connect() as connection:
+        assert await connection.run_sync(diff) == []
+
+
+async def test_upgrading_a_filled_database_keeps_rows_and_makes_server_times_utc(
+    database_url: str, database_kind: str
+) -> None:
+    """0001 → head on a database the old code wrote, with the server's clock in Tokyo."""
+    engine = create_engine(database_url)
+
+    def to(revision: str):
+        def run(connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+        return run
+
+    async with engine.begin() as conn:
+        await conn.run_sync(to("0001"))
+    if database_kind == "postgresql":
+        async with engine.connect() as conn:
+            name = await conn.scalar(text("SELECT current_database()"))
+            await conn.execute(text(f"ALTER DATABASE \"{name}\" SET timezone TO 'Asia/Tokyo'"))
+            await conn.commit()
+        await engine.dispose()  # new connections see Tokyo as the server's zone
+    explicit = datetime(2026, 11, 24, 7, 30, 15)  # written by Python, already UTC
+    rows = [
+        "INSERT INTO users (id, chat_id, timezone, pin_paragraph, followup_hours, keep_audio,"
+        " onboarded) VALUES (1, 1, 'UTC', true, 3, false, true)",
+        "INSERT INTO therapy_sessions (id, user_id, started_at, local_date)"
+        " VALUES (1, 1, '2026-11-24 07:00:00', '2026-11-24'),"
+        " (2, 1, '2026-11-25 07:00:00', '2026-11-25')",
+        "INSERT INTO captures (user_id, session_id, kind, status, text, landed, chat_id,"
+        " attempts, created_at) VALUES (1, 1, 'text', 'saved', 'kept', false, 1, 0, :at)",
+        "INSERT INTO reflections (id, user_id, session_id, version, status, step)"
+        " VALUES (1, 1, 1, 1, 'saved', 4)",
+        "INSERT INTO triggers (id, user_id, reflection_id, kind, status, fire_count,"
+        " missed_count) VALUES (1, 1, 1, 'situation', 'active', 0, 0)",
+        "INSERT INTO recalls (user_id, reflection_id, trigger_id, source) VALUES (1, 1, 1, 'ping')",
+        "INSERT INTO conversation_states (name, key, user_id, state, updated_at)"
+        " VALUES ('reflection', '[1, 1]', 1, '{}', :at)",
+    ]
+    async with engine.begin() as conn:
+        for sql in rows:
+            await conn.execute(text(sql), {"at": explicit} if ":at" in sql else {})
+    await migrate(engine)
+    db = create_sessionmaker(engine)
+    async with db() as s:
+        counts = {
+            model.__tablename__: await s.scalar(select(func.count()).select_from(model))
+            for model in (User, TherapySession, Capture, Reflection, Trigger, Recall)
+        }
+        assert set(counts.values()) == {1, 2} and counts["therapy_sessions"] == 2, counts
+        assert (await s.scalar(select(Recall.trigger_id))) == 1
+        for model in (User, Reflection, Trigger, Recall):
+            stamp = await s.scalar(select(model.created_at))
+            assert _close_to_now(stamp), (model.__tablename__, stamp)
+        assert await s.scalar(select(Capture.created_at)) == explicit
+        assert await s.scalar(select(ConversationState.updated_at)) == explicit
+    async with db() as s, s.begin():  # the old session is still the current one
+        current, created = await SessionRepository(s).current_or_new(
+            1, datetime(2026, 11, 25, 9, 0), date(2026, 11, 25)
+        )
+        assert (current.id, created) == (2, False)
+    async with engine.connect() as conn:
+        if database_kind == "sqlite":
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+            assert (await conn.execute(text("PRAGMA foreign_key_check"))).all() == []
+    await engine.dispose()
