@@ -11,6 +11,7 @@ server's local wall clock.
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import date, datetime, time
 
 from sqlalchemy import (
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Integer,
     String,
     Time,
+    UniqueConstraint,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -109,10 +111,16 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+def unshared_slot() -> str:
+    """The slot of a session opened outside `SessionRepository.current_or_new`: its own."""
+    return f"own:{uuid.uuid4().hex}"
+
+
 class TherapySession(Base):
     """One therapy hour; captures, marks and reflections hang off it."""
 
     __tablename__ = "therapy_sessions"
+    __table_args__ = (UniqueConstraint("user_id", "slot", name="uq_therapy_sessions_user_slot"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -120,6 +128,10 @@ class TherapySession(Base):
     )
     started_at: Mapped[datetime] = mapped_column(DateTime)  # UTC
     local_date: Mapped[date] = mapped_column(Date)  # in the person's time zone
+    # what opened it, unique per person, so captures arriving at once share one row:
+    # "therapy:<UTC start of the hour>" or "day:<local date>" (storage/sessions.py),
+    # "own:<uuid>" when opened elsewhere, "id:<id>" for sessions older than slots
+    slot: Mapped[str] = mapped_column(String(64), default=unshared_slot)
 
     captures: Mapped[list[Capture]] = relationship(
         back_populates="session",

@@ -21,6 +21,8 @@ from storage.db import alembic_config, create_engine, create_sessionmaker, migra
 from storage.models import (
     Base,
     Capture,
+    CaptureKind,
+    CaptureStatus,
     ConversationState,
     Recall,
     RecallSource,
@@ -81,6 +83,102 @@ async def _connected(session: AsyncSession, start: asyncio.Barrier) -> None:
     """Opens this session's own connection, then waits until all N have one: a real race."""
     await session.execute(text("SELECT 1"))
     await start.wait()
+
+
+async def _together(engine: AsyncEngine, now: datetime, day: date, therapy: datetime | None):
+    """N captures arriving at once, each in its own session and transaction, as the bot does."""
+    db = create_sessionmaker(engine)
+    start = asyncio.Barrier(N)
+
+    async def capture(i: int) -> tuple[int, bool]:
+        async with db() as s, s.begin():
+            await _connected(s, start)
+            session, created = await SessionRepository(s).current_or_new(1, now, day, therapy)
+            s.add(
+                Capture(
+                    user_id=1,
+                    session_id=session.id,
+                    kind=CaptureKind.TEXT,
+                    status=CaptureStatus.SAVED,
+                    text=f"note {i}",
+                    chat_id=1,
+                    created_at=utcnow(),
+                )
+            )
+            return session.id, created
+
+    return await asyncio.gather(*(capture(i) for i in range(N)))
+
+
+async def _sessions(engine: AsyncEngine) -> list[TherapySession]:
+    async with create_sessionmaker(engine)() as s:
+        return list(await s.scalars(select(TherapySession).order_by(TherapySession.id)))
+
+
+async def test_concurrent_captures_open_one_session(engine: AsyncEngine) -> None:
+    async with create_sessionmaker(engine)() as s, s.begin():
+        await UserRepository(s).get_or_create(1, 1, "UTC")
+    now = datetime(2026, 11, 24, 18, 0)
+    results = await _together(engine, now, date(2026, 11, 24), None)
+    assert len({sid for sid, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    (only,) = await _sessions(engine)
+    # an hour later they all join it (a read, then a write, in each transaction)
+    results = await _together(engine, now + timedelta(hours=1), date(2026, 11, 24), None)
+    assert results == [(only.id, False)] * N
+    async with create_sessionmaker(engine)() as s:
+        assert await s.scalar(select(func.count()).select_from(Capture)) == 2 * N
+    # a day later (past 24 h) the next burst opens exactly one more, again
+    results = await _together(engine, now + timedelta(hours=25), date(2026, 11, 25), None)
+    assert len({sid for sid, _ in results}) == 1 and results[0][0] != only.id
+    assert sum(created for _, created in results) == 1
+    assert len(await _sessions(engine)) == 2
+
+
+async def test_concurrent_captures_in_a_new_therapy_hour_open_one_session(
+    engine: AsyncEngine,
+) -> None:
+    db = create_sessionmaker(engine)
+    monday_evening = datetime(2026, 11, 23, 19, 0)
+    tuesday_therapy = datetime(2026, 11, 24, 16, 0)
+    async with db() as s, s.begin():
+        await UserRepository(s).get_or_create(1, 1, "UTC")
+        note, created = await SessionRepository(s).current_or_new(
+            1, monday_evening, date(2026, 11, 23), tuesday_therapy - timedelta(days=7)
+        )
+        assert created
+    during = tuesday_therapy + timedelta(minutes=20)
+    results = await _together(engine, during, date(2026, 11, 24), tuesday_therapy)
+    assert len({sid for sid, _ in results}) == 1 and results[0][0] != note.id
+    assert sum(created for _, created in results) == 1
+    monday, tuesday = await _sessions(engine)
+    assert (monday.id, tuesday.local_date, tuesday.started_at) == (
+        note.id,
+        date(2026, 11, 24),
+        during,
+    )
+
+
+async def test_a_day_slot_held_by_a_session_older_than_24_hours_is_not_reused(
+    engine: AsyncEngine,
+) -> None:
+    """A local day can outlast 24 h (a zone change, a DST day): the old session is not reused."""
+    db = create_sessionmaker(engine)
+    day = date(2026, 11, 24)
+    first = datetime(2026, 11, 24, 0, 10)  # early on the 24th in one zone...
+    async with db() as s, s.begin():
+        await UserRepository(s).get_or_create(1, 1, "UTC")
+        old, _ = await SessionRepository(s).current_or_new(1, first, day)
+    later = first + timedelta(hours=24, minutes=30)  # ...still the 24th after moving west
+    results = await _together(engine, later, day, None)
+    assert len({sid for sid, _ in results}) == 1 and results[0][0] != old.id
+    assert sum(created for _, created in results) == 1
+    assert len(await _sessions(engine)) == 2
+    async with db() as s, s.begin():  # and that session is the current one from then on
+        again, created = await SessionRepository(s).current_or_new(
+            1, later + timedelta(hours=1), day
+        )
+        assert (again.id, created) == (results[0][0], False)
 
 
 # --------------------------------------------------------------------------- UTC timestamps
@@ -184,6 +282,8 @@ async def test_upgrading_a_filled_database_keeps_rows_and_makes_server_times_utc
             assert _close_to_now(stamp), (model.__tablename__, stamp)
         assert await s.scalar(select(Capture.created_at)) == explicit
         assert await s.scalar(select(ConversationState.updated_at)) == explicit
+        old = list(await s.scalars(select(TherapySession.slot).order_by(TherapySession.id)))
+        assert old == ["id:1", "id:2"]
     async with db() as s, s.begin():  # the old session is still the current one
         current, created = await SessionRepository(s).current_or_new(
             1, datetime(2026, 11, 25, 9, 0), date(2026, 11, 25)
