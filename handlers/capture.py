@@ -576,8 +576,9 @@ async def _retry_all(
 ) -> int:
     """Retries one person's captures one after another; returns how many got their text.
 
-    Each result replaces the capture's own message (its "transcribing…" placeholder or its
-    failure note); a new message is sent only when that edit fails.
+    An interrupted memo's result replaces its own "transcribing…" placeholder (a new
+    message only when that edit fails); a failed one's result comes as a new message, so
+    the answer to /retry is where the person is reading.
     """
     landed = 0
     for capture in captures:
@@ -585,7 +586,9 @@ async def _retry_all(
             application,
             user_id,
             capture.id,
-            edit_message_id=capture.reply_message_id,
+            edit_message_id=(
+                capture.reply_message_id if capture.status == CaptureStatus.PENDING else None
+            ),
             header=header,
             notify_failure=capture.id in notify,
         )

@@ -262,6 +262,18 @@ async def _words_of(update: Update, context: BotContext, language: str | None) -
     return transcript.text.strip()
 
 
+def _followup_recall_id(message: Message) -> int | None:
+    """The recall a "How did it go?" message asks about, read from its own buttons."""
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            data = button.callback_data if isinstance(button.callback_data, str) else ""
+            recall_id = data.removeprefix("fu:").partition(":")[0]
+            if data.startswith("fu:") and recall_id.isdigit():
+                return int(recall_id)
+    return None
+
+
 async def outcome_reply(update: Update, context: BotContext) -> None:
     """Stores a reply to a follow-up, card or ping (text or voice) as how it went."""
     message = update.effective_message
@@ -272,7 +284,11 @@ async def outcome_reply(update: Update, context: BotContext) -> None:
     if target.from_user is None or target.from_user.id != context.bot.id:
         return
     async with context.db() as session:
-        recall = await RecallRepository(session).by_message(tg_user.id, target.message_id)
+        recalls = RecallRepository(session)
+        recall = await recalls.by_message(tg_user.id, target.message_id)
+        asked = _followup_recall_id(target)
+        if recall is None and asked is not None:  # answered before its message id was stored
+            recall = await recalls.get(tg_user.id, asked)
         user = await UserRepository(session).get(tg_user.id)
     if recall is None or user is None:
         return  # not an answer: capture and the other flows take it

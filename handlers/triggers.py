@@ -312,6 +312,23 @@ async def time_text(update: Update, context: BotContext) -> int | None:
     return await _read_phrase(update, context, text)
 
 
+async def confirm_text(update: Update, context: BotContext) -> int | None:
+    """Takes a typed time while "is this a situation?" waits; other text is kept as a capture.
+
+    The waiting text stays waiting for its tap, so nothing typed is dropped or replaced.
+    """
+    message = update.effective_message
+    if message is None or not message.text:
+        return None
+    user = await ensure_user(update, context)
+    reading = read_moment(message.text, datetime.now(UTC), zone_of(user))
+    if reading.kind == "time" and reading.spec is not None:
+        context.user_data.pop(CUE_KEY, None)
+        return await _save_time(update, context, reading.spec)
+    await keep_and_ask_again(update, context, ask_confirm)
+    return CONFIRM
+
+
 async def day_chosen(update: Update, context: BotContext) -> int:
     """Shows the hour grid for the tapped day."""
     query = update.callback_query
@@ -629,7 +646,7 @@ def register(application: BetweenApp) -> None:
                 CONFIRM: [
                     CallbackQueryHandler(keep_as_situation, pattern=r"^trg:keep$"),
                     CallbackQueryHandler(time_instead, pattern=r"^trg:atime$"),
-                    MessageHandler(NEW_TEXT, time_text),
+                    MessageHandler(NEW_TEXT, confirm_text),
                     *not_answers(ask_confirm),
                 ],
             },

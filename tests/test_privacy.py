@@ -306,6 +306,8 @@ async def test_delete_asks_then_removes_everything_down_to_the_disk(
         await alice.next_message()
         alice.send_text("alicetag typed live")
         assert "alicetag typed live" in (await alice.next_message()).text
+        assert "kept it as a note" in (await alice.next_message()).text  # the menu wanted a tap
+        assert "Your settings" in (await alice.next_message()).text  # and is shown again
         audio = Path(f"data/audio/101/{ids['voice']}.ogg")
         assert audio.exists()
 
