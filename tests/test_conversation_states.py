@@ -12,7 +12,6 @@ or a capture), read back through /export's complete JSON.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -26,6 +25,7 @@ from bot import export
 from bot.context import BetweenApp
 from storage.personal import PersonalDataRepository
 from tests.person import Person, Sent
+from tests.support.eventually import eventually
 from tests.telegram_server import BotMessage, TelegramTestServer
 from tests.test_trigger_support import add_reflection, add_user, db_of
 
@@ -293,17 +293,6 @@ def _has_words(app: BetweenApp, user_id: int, word: str) -> Callable[[], Awaitab
     return check
 
 
-async def _eventually(check: Callable[[], Awaitable[bool]], within: float = 60.0) -> bool:
-    """Polls an async check until it holds (transcripts land in the background)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        if loop.time() > deadline:
-            return False
-        await asyncio.sleep(0.1)
-    return True
-
-
 async def _act(kind: str, p: Person, entered: Entered, state: State) -> None:
     reply_to = entered.reply_to
     if kind == "text":
@@ -352,7 +341,7 @@ async def _cell(server: TelegramTestServer, app: BetweenApp, state: State, kind:
         assert p.callback_answers[-1].get("text") == STALE, (state.name, kind)
     if kind in ("text", "voice"):
         word = SENTENCE_WORD if kind == "text" else VOICE_WORD
-        assert await _eventually(_has_words(app, p.user_id, word)), (state.name, kind)
+        assert await eventually(_has_words(app, p.user_id, word), 60), (state.name, kind)
     said = _said(server, p)
     assert not any(ERROR_REPLY in t for t in said), (state.name, kind, said)
 

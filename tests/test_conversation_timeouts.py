@@ -7,8 +7,6 @@ ones it resumes (bot/conversation_timeouts.py).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -17,18 +15,9 @@ from handlers import settings as settings_flow
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Capture, ConversationState, User
 from storage.sessions import utcnow
+from tests.support.eventually import eventually
 from tests.telegram_server import TelegramTestServer
 from tests.test_trigger_support import add_user, db_of
-
-
-async def _eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        if loop.time() > deadline:
-            return False
-        await asyncio.sleep(0.1)
-    return True
 
 
 async def _age_settings_state(database_url: str, quiet_for: timedelta) -> None:
@@ -92,7 +81,7 @@ async def test_the_rest_of_a_resumed_timeout_still_ends_the_question(
                 return row is None
 
         assert not await ended()  # resumed at first
-        assert await _eventually(ended)  # and ended when the rest of its timeout ran out
+        assert await eventually(ended)  # and ended when the rest of its timeout ran out
         person.send_text("Europe/Paris")
         card = await person.next_message()
         assert card.text.startswith("Europe/Paris\n\nSaved to your")
