@@ -24,7 +24,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -40,6 +40,7 @@ from bot.context import BetweenApp, BotContext
 from bot.scheduling import remove_user_jobs
 from bot.timespec import load_zone
 from handlers.common import answer_query, reply
+from storage.db import scrub_deleted
 from storage.models import Capture
 from storage.personal import PersonalDataRepository
 
@@ -184,11 +185,8 @@ async def erase_everything(application: BetweenApp, user_id: int) -> dict[str, i
     jobs = remove_user_jobs(application.job_queue, user_id)
     conversations = forget_conversations(application, user_id)
     files = await asyncio.to_thread(_remove_audio, user_id, [p for p in paths if p])
-    if services.engine.dialect.name == "sqlite":
-        async with services.engine.connect() as conn:
-            busy = (await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).first()
-        if busy is not None and busy[0]:
-            logger.warning("WAL checkpoint after deleting user %s was busy", user_id)
+    # off the files too: a WAL checkpoint on SQLite, VACUUM FULL + CHECKPOINT on PostgreSQL
+    await scrub_deleted(services.engine, list(counts))
     logger.info(
         "user %s deleted everything: %d rows (%s), %d jobs, %d conversations, %d audio files",
         user_id,

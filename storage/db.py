@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,6 +26,7 @@ from storage.encrypted import TextCipher, attach_cipher
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+VACUUM_LOCK_TIMEOUT = "5s"  # VACUUM FULL waits this long for a table (queries queue behind it)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -127,3 +131,68 @@ async def migrate(engine: AsyncEngine) -> None:
                 await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 await connection.commit()
     logger.info("database schema is at head")
+
+
+def _reason(exc: DBAPIError) -> str:
+    """The server's one-line reason (these statements carry no parameters, so no content)."""
+    return (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+
+
+async def scrub_deleted(engine: AsyncEngine, tables: Iterable[str]) -> None:
+    """Makes rows deleted (and committed) just now unreadable from the database files.
+
+    SQLite: secure_delete zeroed the freed space in the changed pages, which sit in the WAL;
+    a WAL checkpoint (TRUNCATE) writes them into the main file and empties the WAL.
+
+    PostgreSQL: DELETE only marks row versions dead and plain VACUUM frees their space without
+    overwriting it, so `VACUUM FULL` rewrites each table (with its TOAST table and indexes)
+    into new files, and the old files are truncated when it commits. It holds an ACCESS
+    EXCLUSIVE lock on one table at a time while it copies it (other queries on that table
+    wait), and waits at most VACUUM_LOCK_TIMEOUT for that lock. Then `CHECKPOINT` flushes and
+    lets the WAL that still holds the text be recycled sooner; it needs superuser or
+    pg_checkpoint, and a refusal is only logged. A table that could not be rewritten (lock
+    timeout, not its owner) is logged as a warning: the rows are deleted either way.
+
+    Args:
+        engine: the bot's engine.
+        tables: names of the tables the rows were deleted from.
+    """
+    dialect = engine.dialect.name
+    if dialect == "sqlite":
+        async with engine.connect() as conn:
+            busy = (await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).first()
+        if busy is not None and busy[0]:
+            logger.warning("WAL checkpoint after a deletion was busy")
+        return
+    if dialect != "postgresql":
+        return
+    started = time.perf_counter()
+    skipped: list[str] = []
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        node = text("SELECT pg_relation_filenode(CAST(:t AS regclass))")
+        await conn.execute(
+            text("SELECT set_config('lock_timeout', :v, false)"), {"v": VACUUM_LOCK_TIMEOUT}
+        )
+        try:
+            for table in tables:
+                before = await conn.scalar(node, {"t": table})
+                try:
+                    # a table VACUUM may not touch is skipped with a WARNING, not an error
+                    await conn.execute(text(f'VACUUM (FULL) "{table}"'))
+                except DBAPIError as exc:
+                    logger.warning("VACUUM FULL %s failed: %s", table, _reason(exc))
+                if await conn.scalar(node, {"t": table}) == before:
+                    skipped.append(table)
+        finally:
+            await conn.execute(text("RESET lock_timeout"))
+        try:
+            await conn.execute(text("CHECKPOINT"))
+        except DBAPIError as exc:
+            logger.info("CHECKPOINT after a deletion refused: %s", _reason(exc))
+    if skipped:
+        logger.warning(
+            "VACUUM FULL did not rewrite %s: deleted text stays in its files until it does",
+            ", ".join(skipped),
+        )
+    logger.info("VACUUM FULL after a deletion: %.2f s", time.perf_counter() - started)

@@ -7,8 +7,11 @@ database when BETWEEN_TEST_DATABASE_URL is set), so the same checks hold on both
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from alembic import command
@@ -17,6 +20,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from handlers.privacy import erase_everything
 from storage.db import alembic_config, create_engine, create_sessionmaker, migrate
 from storage.models import (
     Base,
@@ -34,6 +38,7 @@ from storage.models import (
     TriggerStatus,
     User,
 )
+from storage.personal import personal_tables
 from storage.sessions import SessionRepository, utcnow
 from storage.users import UserRepository
 
@@ -294,3 +299,82 @@ async def test_upgrading_a_filled_database_keeps_rows_and_makes_server_times_utc
             assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
             assert (await conn.execute(text("PRAGMA foreign_key_check"))).all() == []
     await engine.dispose()
+
+
+# --------------------------------------------------------------------------- /delete on disk
+
+
+async def _relation_files(engine: AsyncEngine) -> list[Path]:
+    """Every file of the personal tables, their TOAST tables and indexes (all segments)."""
+    async with engine.connect() as conn:
+        data_dir = Path(await conn.scalar(text("SHOW data_directory")))
+        names = [t.name for t in personal_tables()]
+        rows = await conn.execute(
+            text(
+                "SELECT pg_relation_filepath(c.oid) FROM pg_class c"
+                " WHERE c.oid IN ("
+                "  SELECT oid FROM pg_class WHERE relname = ANY(:names)"
+                "  UNION SELECT reltoastrelid FROM pg_class WHERE relname = ANY(:names)"
+                "  UNION SELECT indexrelid FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
+                "   WHERE t.relname = ANY(:names)"
+                "  UNION SELECT i.indexrelid FROM pg_index i JOIN pg_class t"
+                "   ON t.reltoastrelid = i.indrelid WHERE t.relname = ANY(:names))"
+            ),
+            {"names": names},
+        )
+        paths = [data_dir / r[0] for r in rows if r[0]]
+    return [p for base in paths for p in base.parent.glob(base.name + "*") if p.is_file()]
+
+
+async def _on_disk(engine: AsyncEngine, secret: bytes) -> list[str]:
+    async with engine.connect() as conn:  # write every dirty page out, as a crash would not
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("CHECKPOINT"))
+    return [p.name for p in await _relation_files(engine) if secret in p.read_bytes()]
+
+
+async def test_delete_removes_the_text_from_postgresql_files(
+    engine: AsyncEngine, database_kind: str
+) -> None:
+    if database_kind != "postgresql":
+        pytest.skip("PostgreSQL only; tests/test_privacy.py checks the SQLite file")
+    secret = f"secret{secrets.token_hex(8)}"
+    long = secrets.token_hex(4000)  # incompressible, so it is stored out of line, in TOAST
+    db = create_sessionmaker(engine)
+    async with db() as s, s.begin():
+        for person in (1, 2):  # person 2 stays: their rows keep the pages in use
+            await UserRepository(s).get_or_create(person, person, "UTC")
+            session, _ = await SessionRepository(s).current_or_new(person, utcnow(), date.today())
+            mine = person == 1
+            s.add(
+                Capture(
+                    user_id=person,
+                    session_id=session.id,
+                    kind=CaptureKind.TEXT,
+                    status=CaptureStatus.SAVED,
+                    text=f"today {secret if mine else 'other'} landed",
+                    chat_id=person,
+                    created_at=utcnow(),
+                )
+            )
+            s.add(
+                Reflection(
+                    user_id=person,
+                    session_id=session.id,
+                    status=ReflectionStatus.SAVED,
+                    paragraph=f"{long[:3000]}{secret if mine else 'other'}{long[3000:]}",
+                )
+            )
+    assert len(await _on_disk(engine, secret.encode())) >= 2  # the heap and TOAST hold it
+
+    app = SimpleNamespace(
+        bot_data=SimpleNamespace(sessionmaker=db, engine=engine),
+        job_queue=None,
+        handlers={},
+        drop_user_data=lambda _user_id: None,
+    )
+    counts = await erase_everything(app, 1)  # type: ignore[arg-type]
+    assert counts == {"users": 1, "therapy_sessions": 1, "captures": 1, "reflections": 1}
+    assert await _on_disk(engine, secret.encode()) == []
+    async with db() as s:
+        assert await s.scalar(select(func.count()).select_from(Capture)) == 1  # person 2's
