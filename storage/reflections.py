@@ -19,6 +19,7 @@ from storage.models import (
     TherapySession,
     Trigger,
 )
+from storage.sessions import SessionRepository, session_slot
 
 QUESTIONS = 3
 REVIEW_STEP = QUESTIONS + 1  # `step` after the last question: the paragraph is being reviewed
@@ -74,9 +75,9 @@ class ReflectionRepository:
         if latest is not None and (last_therapy is None or latest.local_date >= last_therapy[0]):
             return latest
         day, started_at = last_therapy if last_therapy is not None else (today, now)
-        fresh = TherapySession(user_id=user_id, started_at=started_at, local_date=day)
-        self.session.add(fresh)
-        await self.session.flush()
+        # the same slot a capture in that hour (or on that day) would claim: atomic, shared
+        slot = session_slot(started_at, day, started_at if last_therapy is not None else None)
+        fresh, _ = await SessionRepository(self.session).claim(user_id, slot, started_at, day)
         return fresh
 
     async def draft_for(self, user_id: int, session_id: int) -> Reflection | None:

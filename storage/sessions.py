@@ -88,7 +88,7 @@ class SessionRepository:
             return latest, False
         base = slot = session_slot(now, local_today, therapy_start)
         while True:
-            row, created = await self._claim(user_id, slot, now, local_today)
+            row, created = await self.claim(user_id, slot, now, local_today)
             if created or _takes(row, now, therapy_start):
                 return row, created
             # An older session holds this slot and must not take what is said now. A therapy
@@ -97,10 +97,17 @@ class SessionRepository:
             # further west, a DST day): open the next slot after it, as deterministically.
             slot = f"{base}/after:{row.id}"
 
-    async def _claim(
+    async def claim(
         self, user_id: int, slot: str, now: datetime, local_today: date
     ) -> tuple[TherapySession, bool]:
-        """Inserts the session for this slot unless one exists; returns it and whether new."""
+        """Inserts the session for this slot unless one exists; returns it and whether new.
+
+        Args:
+            user_id: the person.
+            slot: what the session belongs to (`session_slot`); unique per person.
+            now: naive UTC start of the session, if it is new.
+            local_today: its local date, if it is new.
+        """
         inserted = await self.session.scalar(
             insert_unless_present(
                 self.session,

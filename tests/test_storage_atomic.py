@@ -40,6 +40,7 @@ from storage.models import (
     User,
 )
 from storage.personal import personal_tables
+from storage.reflections import ReflectionRepository
 from storage.sessions import SessionRepository, utcnow
 from storage.users import UserRepository
 
@@ -139,6 +140,32 @@ async def test_concurrent_captures_open_one_session(engine: AsyncEngine) -> None
     assert len({sid for sid, _ in results}) == 1 and results[0][0] != only.id
     assert sum(created for _, created in results) == 1
     assert len(await _sessions(engine)) == 2
+
+
+async def test_concurrent_reflections_on_a_therapy_day_open_one_session(
+    engine: AsyncEngine,
+) -> None:
+    db = create_sessionmaker(engine)
+    async with db() as s, s.begin():
+        await UserRepository(s).get_or_create(1, 1, "UTC")
+    therapy = (date(2026, 11, 24), datetime(2026, 11, 24, 16, 0))
+    evening = datetime(2026, 11, 24, 20, 30)
+
+    async def reflect() -> int:
+        async with db() as s, s.begin():
+            row = await ReflectionRepository(s).session_to_reflect(1, evening, therapy[0], therapy)
+            return row.id
+
+    ids = await asyncio.gather(*(reflect() for _ in range(N)))
+    assert len(set(ids)) == 1
+    (only,) = await _sessions(engine)
+    assert (only.local_date, only.started_at) == therapy
+    # a capture later that evening joins the same session
+    async with db() as s, s.begin():
+        joined, created = await SessionRepository(s).current_or_new(
+            1, evening, therapy[0], therapy[1]
+        )
+    assert (joined.id, created) == (only.id, False)
 
 
 async def test_concurrent_captures_in_a_new_therapy_hour_open_one_session(
