@@ -8,14 +8,17 @@ without touching this module. Text comes back decrypted (EncryptedText does it p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Base, User
 
-USERS = User.__table__.name
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
+USERS = User.__tablename__
 
 
 def personal_tables() -> list[Table]:
@@ -89,6 +92,7 @@ class PersonalDataRepository:
         counts: dict[str, int] = {}
         for table in reversed(personal_tables()):
             result = await self.session.execute(delete(table).where(self._owner(table, user_id)))
-            if result.rowcount:
-                counts[table.name] = result.rowcount
+            deleted = cast("CursorResult[Any]", result).rowcount  # a DELETE gives a cursor result
+            if deleted:
+                counts[table.name] = deleted
         return counts

@@ -129,7 +129,7 @@ class RecallRepository:
 
     # ------------------------------------------------------- saved reflections
 
-    def _saved(self, user_id: int) -> Select[tuple[Reflection]]:
+    def _saved(self, user_id: int) -> Select[Reflection]:
         return (
             select(Reflection)
             .join(TherapySession, TherapySession.id == Reflection.session_id)

@@ -195,18 +195,18 @@ async def _documents(session: AsyncSession, user_id: int) -> list[_Doc]:
         by_session.setdefault(r.session_id, doc)
     triggers = await session.scalars(select(Trigger).where(Trigger.user_id == user_id))
     for t in triggers:
-        doc = by_reflection.get(t.reflection_id or -1)
-        if doc is not None:
-            doc.add(W_CUE, t.cue)
+        found = by_reflection.get(t.reflection_id or -1)
+        if found is not None:
+            found.add(W_CUE, t.cue)
             if t.keywords:
-                doc.fields.append((W_CUE, set(t.keywords.split())))
+                found.fields.append((W_CUE, set(t.keywords.split())))
     outcomes = await session.scalars(
         select(Recall).where(Recall.user_id == user_id, Recall.outcome.is_not(None))
     )
     for recall in outcomes:
-        doc = by_reflection.get(recall.reflection_id or -1)
-        if doc is not None:
-            doc.add(W_TEXT, recall.outcome)
+        found = by_reflection.get(recall.reflection_id or -1)
+        if found is not None:
+            found.add(W_TEXT, recall.outcome)
     loose: list[_Doc] = []
     captures = await session.execute(
         select(Capture, TherapySession.id)
@@ -218,11 +218,11 @@ async def _documents(session: AsyncSession, user_id: int) -> list[_Doc]:
         )
     )
     for capture, session_id in captures:
-        doc = by_session.get(session_id)
-        if doc is None:
-            doc = _Doc(None, capture.id, capture.created_at)
-            loose.append(doc)
-        doc.add(W_TEXT, capture.text)
+        found = by_session.get(session_id)
+        if found is None:
+            found = _Doc(None, capture.id, capture.created_at)
+            loose.append(found)
+        found.add(W_TEXT, capture.text)
     return [*by_reflection.values(), *loose]
 
 
