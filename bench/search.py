@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.fernet import Fernet  # noqa: E402
 
-from bot.trigger_jobs import apply_situation  # noqa: E402
+from bot.jobs.trigger import apply_situation  # noqa: E402
 from storage.db import create_engine, create_sessionmaker, migrate  # noqa: E402
 from storage.encrypted import TextCipher  # noqa: E402
 from storage.models import (  # noqa: E402

@@ -1,8 +1,9 @@
 """Composition root: settings, database, transcriber, scheduler and handlers in one Application.
 
-Nothing here runs at import time. `build_application()` wires handlers; `post_init` opens
-the database (migrating it), loads the Whisper model once and runs each flow's startup
-hooks (rebuild schedules, retry unfinished transcriptions); `post_shutdown` closes them.
+Nothing here runs at import time. `build_application()` wires the flows' handlers in one
+ordered list; `post_init` opens the database (migrating it), loads the Whisper model once,
+derives every scheduled job from the rows (`bot.jobs.JOBS`, then tidy mode) and retries
+unfinished transcriptions; `post_shutdown` closes them.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
-from bot import conversation_timeouts, texts
+from bot import conversation_timeouts, jobs, texts
 from bot.config import Settings
 from bot.context import BetweenApp, BotContext, Services
 from bot.keys import ensure_canary, verify_key
 from bot.retry import RetryingRateLimiter
-from bot.scheduling import rebuild_all
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.encrypted import TextCipher
 from storage.persistence import DatabasePersistence
@@ -68,19 +68,20 @@ async def register_commands(application: BetweenApp) -> None:
 
 
 async def post_init(application: BetweenApp) -> None:
-    """Opens shared clients, then lets every flow catch up with what happened while down."""
+    """Opens shared clients, then catches up with what happened while the bot was down."""
+    from handlers import capture
+
     services = application.bot_data
     await open_database(services)
     await load_transcriber(services)
     await register_commands(application)
     if isinstance(application.persistence, DatabasePersistence):
         conversation_timeouts.restore(application, application.persistence)
-    await rebuild_all(application)
-    for hook in services.startup_hooks:
-        try:
-            await hook(application)
-        except Exception:
-            logger.exception("startup hook %s failed", getattr(hook, "__qualname__", hook))
+    await jobs.rebuild_all(application)  # every scheduled job, from the rows (bot/jobs)
+    try:
+        await capture.retry_unfinished(application)  # memos a crash or restart interrupted
+    except Exception:
+        logger.exception("retrying unfinished transcriptions failed")
 
 
 async def persist_now(update: Update, context: BotContext) -> None:

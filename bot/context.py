@@ -6,7 +6,6 @@ and filled in `post_init` (database, Whisper model), so nothing is built at impo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,26 +16,19 @@ from bot.config import Settings
 
 if TYPE_CHECKING:
     from bot.transcription import Transcriber
-    from storage.models import User
-
-StartupHook = Callable[["BetweenApp"], Awaitable[None]]
-# (application, person, at_startup): at startup a scheduler may also catch up on what fell
-# due while the bot was down; after a settings change it must not
-UserScheduler = Callable[["BetweenApp", "User", bool], Awaitable[None]]
 
 
 @dataclass
 class Services:
-    """Shared clients for the whole application (one per process)."""
+    """Shared clients and runtime state for the whole application (one per process).
+
+    What runs at startup and which jobs exist is wired in bot/app.py and bot/jobs, not here.
+    """
 
     settings: Settings
     engine: AsyncEngine | None = None
     sessionmaker: async_sessionmaker[AsyncSession] | None = None
     transcriber: Transcriber | None = None
-    # filled by each flow's register(): work to do once the database is open, and the
-    # functions that (re)derive one person's jobs from their rows
-    startup_hooks: list[StartupHook] = field(default_factory=list)
-    user_schedulers: list[UserScheduler] = field(default_factory=list)
     # capture ids being transcribed right now, so /retry and the startup retry never work on
     # the same memo twice at once (a restart starts empty)
     transcribing: set[int] = field(default_factory=set)

@@ -201,7 +201,7 @@ BUTTON_EDIT_WHOLE = "✎ Edit the whole"
 BUTTON_TRIGGER_TIME = "⏰ A time"
 BUTTON_TRIGGER_SITUATION = "💬 A situation"
 BUTTON_LATER = "Later"
-# the evening prompt (bot/evening.py)
+# the evening prompt (bot/jobs/evening.py)
 BUTTON_START = "Start"
 EVENING_PROMPT = (
     "It's the evening after your session. Ready to put it in your own words? "
@@ -323,7 +323,7 @@ DIGEST_OUTCOMES = "<b>How it went, in your words</b>\n{lines}"
 DIGEST_OUTCOME_LINE = "• {day}: “{text}”"
 DIGEST_FOOT = "Bring this into the room."
 
-# ---- privacy and data rights (handlers/privacy.py, handlers/flood.py, bot/tidy.py)
+# ---- privacy and data rights (handlers/privacy.py, handlers/flood.py, bot/jobs/tidy.py)
 EXPORT_NOTHING = "I don't have anything stored about you."
 EXPORT_INTRO = (
     "Here is everything I store about you: one file to read, one complete file "
@@ -388,3 +388,24 @@ EDIT_NOT_APPLIED = (
     "I saw the edit, but that message was already answered, so it changes nothing. "
     "Send it again as a new message if it matters."
 )
+
+# ---- moments people type: what the parsers answer, and how a moment reads back
+# (bot/zones.py, bot/timespec.py)
+TIMEZONE_HELP = BAD_TIMEZONE
+TRIGGER_HELP = (
+    "I didn't understand that time. Try: thu 08:00 morning walk, tomorrow 7pm, "
+    "or every weekday 8:30."
+)
+PASSED_HELP = (
+    "That time has already passed. Try: thu 08:00 morning walk, tomorrow 7pm, "
+    "or every weekday 8:30."
+)
+WEEKDAY_TIME_HELP = "I didn't catch that. Send a day and a time, like tue 17:00."
+CLOCK_HELP = "I didn't catch that time. Send it like 20:30 or 8pm."
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MOMENT_ONCE = "{day}, {time} {place} time{label}"  # "Thursday 26 Nov, 08:00 Berlin time"
+MOMENT_EVERY = "every {days} at {time} ({place} time){label}"  # "every weekday at 08:30 (...)"
+MOMENT_EVERY_DAY = "day"
+MOMENT_EVERY_WEEKDAY = "weekday"
+MOMENT_LABEL = " \u2014 {label}"

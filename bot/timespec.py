@@ -1,17 +1,13 @@
-"""Pure time logic: time zones, therapy day, trigger phrases and the next instant to fire.
+"""Reading the moments people type: trigger phrases, clocks and therapy slots.
 
-No Telegram and no database here, so every rule about wall clocks and DST is tested in one
-place. Conventions:
+No Telegram and no database here, so every rule about phrases is tested in one place. Zones
+people type are bot/zones.py; what a read moment is and when it fires, bot/moments.py; wall
+clocks and DST, bot/clock.py. Conventions:
 
 * A bare weekday with a time ("thu 08:00") is a **once** trigger on the coming Thursday (today
   if that time is still ahead). It repeats only with "every"/"each"/"weekly", a plural
   ("thursdays") or several days ("mon, wed 7:15", "mon-fri 9:00").
-* ``TimeTrigger.weekdays`` lists the days a recurring trigger fires on (daily = all seven,
-  weekdays = Mon-Fri); it is empty for a once trigger.
-* A local time that does not exist (spring-forward gap) fires at the end of the gap, the first
-  valid instant after it (02:30 Berlin on 2026-03-29 fires at 03:00 CEST). An ambiguous local
-  time (fall-back) fires once, at its first occurrence (fold=0).
-* Every parser raises only ``ValueError``, with a message fit to show the person.
+* Every parser raises only ``ValueError``, with a message fit to show the person (bot/texts.py).
 """
 
 from __future__ import annotations
@@ -20,195 +16,22 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import dateparser
 
-UTC = dt.UTC
+from bot.clock import localize, require_aware
+from bot.moments import ALL_DAYS, WORK_DAYS, Kind, TimeTrigger, TzInfo
+from bot.texts import CLOCK_HELP, PASSED_HELP, TRIGGER_HELP, WEEKDAY_TIME_HELP
+from bot.zones import zone_name
 
-TIMEZONE_HELP = (
-    "I don't know that time zone. Try a city like Berlin, a name like Europe/Berlin, "
-    "or an offset like +2."
-)
-TRIGGER_HELP = (
-    "I didn't understand that time. Try: thu 08:00 morning walk, tomorrow 7pm, "
-    "or every weekday 8:30."
-)
-PASSED_HELP = (
-    "That time has already passed. Try: thu 08:00 morning walk, tomorrow 7pm, "
-    "or every weekday 8:30."
-)
-WEEKDAY_TIME_HELP = "I didn't catch that. Send a day and a time, like tue 17:00."
-CLOCK_HELP = "I didn't catch that time. Send it like 20:30 or 8pm."
+UTC = dt.UTC
 
 MAX_INPUT = 200  # longer text is cut before parsing: nobody types a time that long
 MAX_AHEAD = dt.timedelta(days=5 * 366)  # a once trigger further out is almost surely a typo
-
-Kind = Literal["once", "weekly", "daily", "weekdays"]
-TzInfo = dt.tzinfo
-
-ALL_DAYS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
-WORK_DAYS: tuple[int, ...] = (0, 1, 2, 3, 4)
-MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MAX_CUE = 300  # a typed moment (time or situation) is cut to this before it is read
 
 _FLAGS = re.IGNORECASE | re.ASCII
-
-
-@dataclass(frozen=True)
-class TimeTrigger:
-    """A parsed time moment; ``once_at`` is aware (in the person's zone) only for once."""
-
-    kind: Kind
-    weekdays: tuple[int, ...]
-    at: dt.time
-    once_at: dt.datetime | None = None
-    label: str = ""
-
-
-# ---------------------------------------------------------------------------- time zones
-
-_OFFSET_RE = re.compile(
-    r"(?:utc|gmt)?\s*(?P<sign>[+-])\s*(?P<h>[0-9]{1,2})(?::?(?P<m>[0-9]{2}))?", _FLAGS
-)
-_UTC_WORDS = frozenset({"utc", "gmt", "z", "zulu", "universal"})
-_PRIMARY_REGIONS = frozenset(
-    {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe"}
-    | {"Indian", "Pacific"}
-)
-_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
-# Big cities people name that have no zone of their own in the tz database.
-_CITY_ALIASES = {
-    "san_francisco": "America/Los_Angeles",
-    "seattle": "America/Los_Angeles",
-    "boston": "America/New_York",
-    "washington": "America/New_York",
-    "miami": "America/New_York",
-    "atlanta": "America/New_York",
-    "houston": "America/Chicago",
-    "dallas": "America/Chicago",
-    "munich": "Europe/Berlin",
-    "hamburg": "Europe/Berlin",
-    "frankfurt": "Europe/Berlin",
-    "cologne": "Europe/Berlin",
-    "barcelona": "Europe/Madrid",
-    "milan": "Europe/Rome",
-    "geneva": "Europe/Zurich",
-    "st_petersburg": "Europe/Moscow",
-    "mumbai": "Asia/Kolkata",
-    "delhi": "Asia/Kolkata",
-    "new_delhi": "Asia/Kolkata",
-    "bangalore": "Asia/Kolkata",
-    "bengaluru": "Asia/Kolkata",
-    "beijing": "Asia/Shanghai",
-    "rio_de_janeiro": "America/Sao_Paulo",
-    "rio": "America/Sao_Paulo",
-}
-
-
-def _fold_text(text: str) -> str:
-    """Lower-case, accent-free, with spaces/hyphens as underscores: "São Paulo" -> sao_paulo."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[\s_-]+", "_", bare.casefold().strip())
-
-
-@lru_cache(maxsize=1)
-def _zone_indexes() -> tuple[dict[str, str], dict[str, str]]:
-    """Map folded IANA keys and folded city names (last key part) to the stored key."""
-    keys = sorted(k for k in available_timezones() if k not in _NOT_ZONES)
-    by_key = {_fold_text(k): k for k in keys}
-    by_city: dict[str, str] = {}
-    cities = [k for k in keys if "/" in k and not k.startswith("Etc/")]
-    # Primary regions first, then the deeper (canonical) name: America/Argentina/Buenos_Aires.
-    cities.sort(key=lambda k: (k.split("/")[0] not in _PRIMARY_REGIONS, -k.count("/"), k))
-    for key in cities:
-        by_city.setdefault(_fold_text(key.rsplit("/", 1)[-1]), key)
-    for city, key in _CITY_ALIASES.items():
-        by_city.setdefault(city, key)
-    return by_key, by_city
-
-
-def _fixed_offset(minutes: int) -> ZoneInfo | dt.timezone:
-    """A whole-hour offset as an Etc/GMT zone (sign inverted in IANA); others as timezone."""
-    if minutes == 0:
-        return ZoneInfo("UTC")
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        return ZoneInfo(f"Etc/GMT{-hours:+d}")
-    return dt.timezone(dt.timedelta(minutes=minutes))
-
-
-def _parse_offset(text: str) -> ZoneInfo | dt.timezone | None:
-    """Read "+2", "UTC+5:30", "gmt-3", "+05:30"; None if it is not an offset at all."""
-    m = _OFFSET_RE.fullmatch(text.replace("\u2212", "-"))
-    if m is None:
-        return None
-    minutes = int(m["m"] or 0)
-    total = (int(m["h"]) * 60 + minutes) * (-1 if m["sign"] == "-" else 1)
-    if minutes >= 60 or not -12 * 60 <= total <= 14 * 60:  # the range used on Earth
-        raise ValueError(TIMEZONE_HELP)
-    return _fixed_offset(total)
-
-
-def parse_timezone(text: str) -> ZoneInfo | dt.timezone:
-    """Turn what a person typed (city, IANA name, offset) into a tzinfo, or raise ValueError."""
-    raw = " ".join(text[:100].split())
-    if not raw:
-        raise ValueError(TIMEZONE_HELP)
-    if (fixed := _parse_offset(raw)) is not None:
-        return fixed
-    folded = _fold_text(raw)
-    if folded in _UTC_WORDS:
-        return ZoneInfo("UTC")
-    by_key, by_city = _zone_indexes()
-    key = by_key.get(folded) or by_city.get(folded)
-    if key is None:
-        raise ValueError(TIMEZONE_HELP)
-    return ZoneInfo(key)
-
-
-def _format_offset(offset: dt.timedelta) -> str:
-    """Render an offset as "+05:30" / "-03:00"."""
-    minutes = int(offset.total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    hours, mins = divmod(abs(minutes), 60)
-    return f"{sign}{hours:02d}:{mins:02d}"
-
-
-def zone_name(tz: TzInfo) -> str:
-    """The string to store for a zone: the IANA key, or "+05:30" for a bare fixed offset."""
-    if isinstance(tz, ZoneInfo):
-        return tz.key
-    offset = tz.utcoffset(None)
-    if offset is None:
-        raise ValueError(TIMEZONE_HELP)
-    return "UTC" if not offset else _format_offset(offset)
-
-
-def load_zone(name: str) -> ZoneInfo | dt.timezone:
-    """Reverse of ``zone_name``: rebuild the tzinfo from the stored string."""
-    if (fixed := _parse_offset(name.strip())) is not None:
-        return fixed
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(TIMEZONE_HELP) from exc
-
-
-def zone_label(tz: TzInfo) -> str:
-    """A short human name: "New York", "UTC", "UTC+05:30"."""
-    name = zone_name(tz)
-    if name in {"UTC", "Etc/UTC", "GMT", "Etc/GMT"}:
-        return "UTC"
-    if name.startswith("Etc/GMT"):
-        offset = dt.datetime(2000, 1, 1, tzinfo=tz).utcoffset() or dt.timedelta(0)
-        return "UTC" + _format_offset(offset)
-    if name[0] in "+-":
-        return "UTC" + name
-    return name.rsplit("/", 1)[-1].replace("_", " ")
 
 
 # ----------------------------------------------------------------------- words and clocks
@@ -346,84 +169,6 @@ def parse_weekday_time(text: str) -> tuple[int, dt.time]:
     if day is None or clock is None or not sc.at_end():
         raise ValueError(WEEKDAY_TIME_HELP)
     return day[0], clock
-
-
-# ---------------------------------------------------------------- wall clock -> instant
-
-
-def _gap_end(naive: dt.datetime, tz: TzInfo) -> dt.datetime:
-    """The transition instant (UTC) ending the DST gap that swallows ``naive``."""
-    # fold=1 reads the wall time with the new offset (an instant before the jump), fold=0 with
-    # the old one (an instant after it); the jump lies between, found to the second.
-    lo = int(naive.replace(tzinfo=tz, fold=1).timestamp())
-    hi = int(naive.replace(tzinfo=tz, fold=0).timestamp())
-    target = _offset_at(hi, tz)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if _offset_at(mid, tz) == target:
-            hi = mid
-        else:
-            lo = mid
-    return dt.datetime.fromtimestamp(hi, UTC)
-
-
-def _offset_at(timestamp: int, tz: TzInfo) -> dt.timedelta | None:
-    return dt.datetime.fromtimestamp(timestamp, UTC).astimezone(tz).utcoffset()
-
-
-def localize(day: dt.date, at: dt.time, tz: TzInfo) -> dt.datetime:
-    """The UTC instant of a local wall time: fold=0 when ambiguous, gap end when missing."""
-    naive = dt.datetime.combine(day, at.replace(tzinfo=None))
-    instant = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) == naive:
-        return instant
-    return _gap_end(naive, tz)
-
-
-def _require_aware(moment: dt.datetime) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("A time zone-aware datetime is needed here.")
-
-
-def _next_on_days(
-    days: tuple[int, ...], at: dt.time, tz: TzInfo, after: dt.datetime
-) -> dt.datetime | None:
-    """First instant strictly after ``after`` at ``at`` local time on one of ``days``."""
-    start = after.astimezone(tz).date() - dt.timedelta(days=1)
-    for offset in range(10):
-        day = start + dt.timedelta(days=offset)
-        if day.weekday() in days:
-            candidate = localize(day, at, tz)
-            if candidate > after:
-                return candidate
-    return None
-
-
-def next_fire(trigger: TimeTrigger, after: dt.datetime, tz: TzInfo) -> dt.datetime | None:
-    """Next UTC instant strictly after ``after`` when the trigger fires; None once it is spent."""
-    _require_aware(after)
-    if trigger.kind == "once":
-        if trigger.once_at is None:
-            return None
-        once = trigger.once_at.astimezone(UTC)
-        return once if once > after else None
-    days = trigger.weekdays or (ALL_DAYS if trigger.kind == "daily" else WORK_DAYS)
-    return _next_on_days(days, trigger.at, tz, after)
-
-
-def next_weekly(weekday: int, at: dt.time, tz: TzInfo, after: dt.datetime) -> dt.datetime:
-    """Next UTC instant strictly after ``after`` on ``weekday`` at ``at`` local time."""
-    _require_aware(after)
-    if not 0 <= weekday <= 6:
-        raise ValueError("weekday must be 0 (Monday) to 6 (Sunday)")
-    found = _next_on_days((weekday,), at, tz, after)
-    assert found is not None  # a weekday always comes round within 8 days
-    return found
-
-
-def local_day_bounds(day: dt.date, tz: TzInfo) -> tuple[dt.datetime, dt.datetime]:
-    """UTC instants of local midnight and the next one (23 h or 25 h on DST days)."""
-    return localize(day, dt.time(0), tz), localize(day + dt.timedelta(days=1), dt.time(0), tz)
 
 
 # ---------------------------------------------------------------------- trigger phrases
@@ -702,7 +447,7 @@ def _parse_free(text: str, now: dt.datetime, tz: TzInfo) -> TimeTrigger | None:
 
 def parse_time_trigger(text: str, now: dt.datetime, tz: TzInfo) -> TimeTrigger:
     """Read a trigger phrase ("thu 08:00 morning walk", "every weekday 8:30", "in 2 hours")."""
-    _require_aware(now)
+    require_aware(now)
     cleaned = _clean(text)
     try:
         trigger = _parse_own(cleaned, now, tz) or _parse_free(cleaned, now, tz)
@@ -713,30 +458,50 @@ def parse_time_trigger(text: str, now: dt.datetime, tz: TzInfo) -> TimeTrigger:
     return trigger
 
 
-# ------------------------------------------------------------------------------ describe
+# ------------------------------------------------------------------------------ reading
+
+SITUATION_RE = re.compile(
+    r"^\s*(?:when|whenever|if|every\s+time|each\s+time|(?:the\s+)?next\s+time|as\s+soon\s+as)\b",
+    re.IGNORECASE,
+)
+TIMEISH_RE = re.compile(
+    r"[0-9]|\b(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)\b"
+    r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b"
+    r"|\b(?:today|tonight|tomorrow|tmrw|every|each|daily|weekly|weekdays?|weekends?"
+    r"|noon|midnight|midday|am|pm|morning|evening|afternoon)\b",
+    re.IGNORECASE,
+)
 
 
-def _join_days(days: tuple[int, ...]) -> str:
-    """ "Thursday" for one day, "Mon, Wed and Fri" for several."""
-    if len(days) == 1:
-        return DAY_NAMES[days[0]]
-    short = [DAY_NAMES[d][:3] for d in days]
-    return ", ".join(short[:-1]) + " and " + short[-1]
+@dataclass(frozen=True)
+class Reading:
+    """How a typed moment reads: a time, a situation, a bad time, or "ask if a situation"."""
+
+    kind: Literal["time", "situation", "bad_time", "ask"]
+    text: str
+    spec: TimeTrigger | None = None
+    error: str = ""
 
 
-def describe(trigger: TimeTrigger, tz: TzInfo, now: dt.datetime) -> str:
-    """Plain words to confirm a trigger: "every weekday at 08:30 (Berlin time)"."""
-    place = zone_label(tz)
-    suffix = f" \u2014 {trigger.label}" if trigger.label else ""
-    if trigger.kind == "once" and trigger.once_at is not None:
-        local = trigger.once_at.astimezone(tz)
-        year = "" if local.year == now.astimezone(tz).year else f" {local.year}"
-        day = f"{DAY_NAMES[local.weekday()]} {local.day} {MONTH_ABBR[local.month - 1]}{year}"
-        return f"{day}, {local:%H:%M} {place} time{suffix}"
-    if trigger.kind == "daily":
-        days = "day"
-    elif trigger.kind == "weekdays":
-        days = "weekday"
-    else:
-        days = _join_days(trigger.weekdays)
-    return f"every {days} at {trigger.at:%H:%M} ({place} time){suffix}"
+def read_moment(phrase: str, now: dt.datetime, tz: TzInfo) -> Reading:
+    """Decides what a typed moment is; never raises.
+
+    Text that starts like a situation ("when", "whenever", "if", "every time", ...) is a
+    situation. Otherwise it is parsed as a time; if that fails and the text looks like an
+    attempt at a time (digits, day words), it is a bad time (the parser's message says how to
+    write one); anything else is "ask": offered as a situation to confirm.
+
+    Args:
+        phrase: what the person typed after /trigger or when asked.
+        now: aware current time.
+        tz: the person's time zone.
+    """
+    text = " ".join(phrase.split())[:MAX_CUE]
+    if SITUATION_RE.match(text):
+        return Reading("situation", text)
+    try:
+        return Reading("time", text, spec=parse_time_trigger(text, now, tz))
+    except ValueError as exc:
+        if TIMEISH_RE.search(text):
+            return Reading("bad_time", text, error=str(exc))
+        return Reading("ask", text)

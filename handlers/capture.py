@@ -40,7 +40,7 @@ from telegram.ext import (
 )
 
 from bot import texts
-from bot.cards import naive
+from bot.clock import last_therapy, naive, zone_of
 from bot.config import Settings
 from bot.context import BetweenApp, BotContext
 from bot.errors import AudioDecodeError, AudioTooLongError, NoPersonError, TranscriptionError
@@ -51,10 +51,8 @@ from handlers.common import (
     answer_query,
     command,
     ensure_user,
-    last_therapy,
     local_now,
     reply,
-    zone_of,
 )
 from storage.captures import CaptureRepository
 from storage.models import Capture, CaptureKind, CaptureStatus, TherapySession
@@ -821,4 +819,3 @@ def register(application: BetweenApp) -> None:
     application.add_handler(CallbackQueryHandler(on_button, pattern=f"^{PREFIX}"))
     application.add_handler(MessageHandler(NEW_AUDIO, on_audio))
     application.add_handler(MessageHandler(NEW_TEXT, on_text))
-    application.bot_data.startup_hooks.append(retry_unfinished)

@@ -1,19 +1,19 @@
-"""Small helpers every flow uses: the person's row, their time zone, safe replies."""
+"""Small helpers every flow uses: the person's row, their local time, safe replies."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import datetime
 from typing import Any
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, filters
 
+from bot.clock import zone_of
 from bot.context import BotContext
 from bot.errors import NoPersonError
-from bot.timespec import load_zone, localize
 from storage.models import User
 from storage.users import UserRepository
 
@@ -47,35 +47,6 @@ async def ensure_user(update: Update, context: BotContext) -> User:
         return await UserRepository(session).get_or_create(
             tg_user.id, chat.id, context.settings.default_timezone
         )
-
-
-def zone_of(user: User) -> tzinfo:
-    """The person's time zone (falls back to UTC if a stored name stopped resolving)."""
-    try:
-        return load_zone(user.timezone)
-    except ValueError:
-        return UTC
-
-
-def last_therapy(user: User, now: datetime) -> tuple[date, datetime] | None:
-    """The local date and naive UTC start of the person's most recent therapy session.
-
-    Worked out from the therapy weekday and time (today only once the session has started);
-    None without a fixed therapy day.
-
-    Args:
-        user: the person's row (therapy weekday and time, zone).
-        now: aware current time, the same reading the caller dates everything else by.
-    """
-    if user.therapy_weekday is None:
-        return None
-    at = user.therapy_time or time(0)
-    now = now.astimezone(zone_of(user))
-    back = (now.weekday() - user.therapy_weekday) % 7
-    if back == 0 and now.time() < at:
-        back = 7
-    day = now.date() - timedelta(days=back)
-    return day, localize(day, at, zone_of(user)).replace(tzinfo=None)
 
 
 def local_now(user: User) -> datetime:

@@ -9,8 +9,6 @@ and only within CONFIRM_FOR. Then every row of theirs goes (children first, expl
 PostgreSQL needs no cascades), with their scheduled jobs, their conversation states and
 user_data, and any kept audio; SQLite's secure_delete zeroes the freed pages and a WAL
 checkpoint makes sure the text is gone from the files on disk too.
-
-Also here: tidy mode's job.
 """
 
 from __future__ import annotations
@@ -35,10 +33,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import export, texts, tidy
+from bot import export, texts
 from bot.context import BetweenApp, BotContext
-from bot.scheduling import remove_user_jobs
-from bot.timespec import load_zone
+from bot.jobs import remove_user_jobs
+from bot.zones import load_zone
 from handlers.common import answer_query, reply
 from storage.db import scrub_deleted
 from storage.models import Capture
@@ -252,9 +250,8 @@ async def _edit(query: CallbackQuery, text_: str) -> None:
 
 
 def register(application: BetweenApp) -> None:
-    """Adds /export and /delete before every flow, and the tidy-mode job."""
+    """Adds /export and /delete before every flow."""
     new = filters.UpdateType.MESSAGE
     application.add_handler(CommandHandler("export", export_command, filters=new), group=GROUP)
     application.add_handler(CommandHandler("delete", delete_command, filters=new), group=GROUP)
     application.add_handler(CallbackQueryHandler(on_confirm, pattern=f"^{PREFIX}"), group=GROUP)
-    tidy.register(application)

@@ -22,8 +22,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import followups, texts
-from bot.cards import (
+from bot import texts
+from bot.clock import zone_of
+from bot.context import BetweenApp, BotContext
+from bot.errors import TranscriptionError
+from bot.jobs import followup
+from bot.views import (
     cut,
     day_label,
     headline_of,
@@ -31,10 +35,8 @@ from bot.cards import (
     recall_card,
     recall_keyboard,
 )
-from bot.context import BetweenApp, BotContext
-from bot.errors import TranscriptionError
 from handlers.capture import keep_message
-from handlers.common import NEW, answer_query, command, ensure_user, reply, zone_of
+from handlers.common import NEW, answer_query, command, ensure_user, reply
 from storage.models import Recall, RecallSource, Reflection
 from storage.recalls import RecallRepository
 from storage.search import search
@@ -114,7 +116,7 @@ async def recall_command(update: Update, context: BotContext) -> None:
     message = await reply(update, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     logger.info("recall %s (%s) shown to %s", recall.id, source.value, user.id)
     if message is not None:
-        await followups.after_recall_sent(
+        await followup.after_recall_sent(
             context.application, user.id, recall.id, message.message_id, user.followup_hours
         )
 
@@ -319,4 +321,3 @@ def register(application: BetweenApp) -> None:
         ),
         group=REPLY_GROUP,
     )
-    application.bot_data.user_schedulers.append(followups.schedule_user)

@@ -21,10 +21,11 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
-from bot import evening, texts
-from bot.cards import naive
+from bot import texts
+from bot.clock import last_therapy, naive, zone_of
 from bot.context import BetweenApp, BotContext
 from bot.errors import AudioDecodeError, AudioTooLongError, NoPersonError, TranscriptionError
+from bot.views import EVENING_START, cue_text
 from handlers.asking import not_answers
 from handlers.capture import keep_message
 from handlers.common import (
@@ -33,10 +34,8 @@ from handlers.common import (
     answer_query,
     command,
     ensure_user,
-    last_therapy,
     local_now,
     reply,
-    zone_of,
 )
 from storage.models import Reflection, ReflectionStatus, User
 from storage.reflections import (
@@ -305,7 +304,7 @@ async def begin(update: Update, context: BotContext) -> int:
         else:
             await reply(update, texts.REFLECT_WELCOME_BACK.format(number=max(1, draft.step)))
     else:
-        await reply(update, evening.cue_text(captures, tz) or texts.CUE_NOTHING)
+        await reply(update, cue_text(captures, tz) or texts.CUE_NOTHING)
         if saved_before:
             await reply(update, texts.REFLECT_AGAIN)
         await reply(update, texts.REFLECT_INTRO)
@@ -650,7 +649,7 @@ def register(application: BetweenApp) -> None:
         ConversationHandler(
             entry_points=[
                 command("reflect", begin),
-                CallbackQueryHandler(begin, pattern=f"^{evening.START}$"),
+                CallbackQueryHandler(begin, pattern=f"^{EVENING_START}$"),
             ],
             states={
                 QUESTION: [
@@ -686,4 +685,3 @@ def register(application: BetweenApp) -> None:
         )
     )
     application.add_handler(CallbackQueryHandler(stale_button, pattern=f"^{PREFIX}"))
-    evening.register(application)

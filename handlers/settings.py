@@ -12,8 +12,9 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandl
 
 from bot import texts
 from bot.context import BetweenApp, BotContext
-from bot.scheduling import reschedule_user
-from bot.timespec import parse_clock, parse_timezone, parse_weekday_time, zone_name
+from bot.jobs import reschedule_user
+from bot.timespec import parse_clock, parse_weekday_time
+from bot.zones import parse_timezone, zone_name
 from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence
 from handlers.common import NEW_TEXT, answer_query, command, ensure_user, reply
 from storage.models import User

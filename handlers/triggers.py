@@ -5,11 +5,9 @@ then an hour), parsed by bot/timespec.py and confirmed in plain words in the per
 zone, or a **situation** ("when my partner brings up money"), stored as a cue with keywords
 that `/recall money` finds.
 
-How typed text is read: text that starts like a situation ("when", "whenever", "if",
-"every time", ...) is a situation. Otherwise it is parsed as a time; if that fails and the
-text looks like an attempt at a time (digits, day words), the parser's "I didn't understand;
-try thu 08:00" comes back with the day buttons; anything else is offered as a situation
-with a yes/no confirm.
+How typed text is read is `bot.timespec.read_moment`: a situation is saved, a time is
+confirmed, a bad time's "I didn't understand; try thu 08:00" comes back with the day
+buttons, and anything else is offered as a situation with a yes/no confirm.
 
 Entry points: the buttons the reflection flow shows after saving (`trg:time:{id}`,
 `trg:sit:{id}`, `trg:later`; the reflection must belong to the presser), `/trigger [TEXT]`
@@ -19,23 +17,24 @@ Entry points: the buttons the reflection flow shows after saving (`trg:time:{id}
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Literal
+from datetime import UTC, datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
-from bot import texts, trigger_jobs
-from bot.cards import cut, headline_of, spec_of, trigger_line, when_local
+from bot import texts
+from bot.clock import zone_of
 from bot.context import BetweenApp, BotContext
 from bot.errors import TranscriptionError
-from bot.timespec import DAY_NAMES, TimeTrigger, describe, parse_time_trigger
+from bot.jobs import trigger
+from bot.moments import TimeTrigger, describe
+from bot.texts import DAY_NAMES
+from bot.timespec import MAX_CUE, read_moment
+from bot.views import cut, headline_of, spec_of, trigger_line, when_local
 from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence
-from handlers.common import NEW, NEW_TEXT, answer_query, command, ensure_user, reply, zone_of
+from handlers.common import NEW, NEW_TEXT, answer_query, command, ensure_user, reply
 from storage.models import Trigger, TriggerKind, TriggerStatus
 from storage.recalls import RecallRepository
 from storage.search import content_words
@@ -50,22 +49,9 @@ REFLECTION_KEY = "trg_reflection"  # user_data: the paragraph the moment is for
 EDIT_KEY = "trg_edit"  # user_data: the trigger being changed
 CUE_KEY = "trg_cue"  # user_data: text waiting for "keep it as a situation?"
 
-MAX_CUE = 300
 MAX_LISTED = 20
 HOURS = tuple(range(6, 23))
 TIMEOUT = timedelta(minutes=30)
-
-SITUATION_RE = re.compile(
-    r"^\s*(?:when|whenever|if|every\s+time|each\s+time|(?:the\s+)?next\s+time|as\s+soon\s+as)\b",
-    re.IGNORECASE,
-)
-TIMEISH_RE = re.compile(
-    r"[0-9]|\b(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)\b"
-    r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b"
-    r"|\b(?:today|tonight|tomorrow|tmrw|every|each|daily|weekly|weekdays?|weekends?"
-    r"|noon|midnight|midday|am|pm|morning|evening|afternoon)\b",
-    re.IGNORECASE,
-)
 
 
 def _reset(context: BotContext) -> None:
@@ -233,38 +219,6 @@ async def change(update: Update, context: BotContext) -> int:
         return TIME
     await reply(update, texts.TRG_ASK_CHANGE_SITUATION)
     return SITUATION
-
-
-# ------------------------------------------------------------------ reading the moment
-
-
-@dataclass(frozen=True)
-class Reading:
-    """How a typed moment reads: a time, a situation, a bad time, or "ask if a situation"."""
-
-    kind: Literal["time", "situation", "bad_time", "ask"]
-    text: str
-    spec: TimeTrigger | None = None
-    error: str = ""
-
-
-def read_moment(phrase: str, now: datetime, tz: tzinfo) -> Reading:
-    """Decides what a typed moment is (see the module docstring); never raises.
-
-    Args:
-        phrase: what the person typed after /trigger or when asked.
-        now: aware current time.
-        tz: the person's time zone.
-    """
-    text = " ".join(phrase.split())[:MAX_CUE]
-    if SITUATION_RE.match(text):
-        return Reading("situation", text)
-    try:
-        return Reading("time", text, spec=parse_time_trigger(text, now, tz))
-    except ValueError as exc:
-        if TIMEISH_RE.search(text):
-            return Reading("bad_time", text, error=str(exc))
-        return Reading("ask", text)
 
 
 async def _read_phrase(update: Update, context: BotContext, phrase: str) -> int:
@@ -452,13 +406,13 @@ async def _save_time(update: Update, context: BotContext, spec: TimeTrigger) -> 
         triggers = TriggerRepository(session)
         row = await _target(context, triggers, user.id, TriggerKind.TIME)
         if row is not None:
-            trigger_jobs.apply_time(row, spec, now, tz)
+            trigger.apply_time(row, spec, now, tz)
             await session.flush()
     _reset(context)
     if row is None:
         await reply(update, texts.TRG_GONE)
         return ConversationHandler.END
-    trigger_jobs.schedule(context.application, row, user.chat_id)
+    trigger.schedule(context.application, row, user.chat_id)
     when = describe(spec, tz, now)
     logger.info("time trigger %s set (%s) for %s", row.id, spec.kind, user.id)
     if editing:
@@ -480,13 +434,13 @@ async def _save_situation(update: Update, context: BotContext, cue: str) -> int:
         triggers = TriggerRepository(session)
         row = await _target(context, triggers, user.id, TriggerKind.SITUATION)
         if row is not None:
-            trigger_jobs.apply_situation(row, cue)
+            trigger.apply_situation(row, cue)
             await session.flush()
     _reset(context)
     if row is None:
         await reply(update, texts.TRG_GONE)
         return ConversationHandler.END
-    trigger_jobs.unschedule(context.application, row.id)
+    trigger.unschedule(context.application, row.id)
     logger.info("situation trigger %s set for %s (%d characters)", row.id, user.id, len(cue))
     text = texts.TRG_SITUATION_SET.format(cue=cue, word=_last_word(cue))
     if editing:
@@ -584,7 +538,7 @@ async def manage(update: Update, context: BotContext) -> None:
         elif action == "weekly" and once_at is not None:
             local = once_at.replace(tzinfo=UTC).astimezone(tz)
             spec = TimeTrigger("weekly", (local.weekday(),), local.time(), None, row.cue or "")
-            trigger_jobs.apply_time(row, spec, now, tz)
+            trigger.apply_time(row, spec, now, tz)
             note, confirm = (
                 texts.RECALL_NOTED,
                 texts.TRG_NOW_WEEKLY.format(when=describe(spec, tz, now)),
@@ -595,12 +549,12 @@ async def manage(update: Update, context: BotContext) -> None:
         elif row.status == TriggerStatus.ACTIVE:
             row.status, note = TriggerStatus.PAUSED, texts.TRG_PAUSED
         else:
-            trigger_jobs.apply_time(row, spec_of(row), now, tz)
+            trigger.apply_time(row, spec_of(row), now, tz)
             note = texts.TRG_RESUMED if row.status == TriggerStatus.ACTIVE else texts.TRG_SPENT
     if action in {"del", "undo"}:
-        trigger_jobs.unschedule(context.application, row.id)
+        trigger.unschedule(context.application, row.id)
     else:
-        trigger_jobs.schedule(context.application, row, user.chat_id)
+        trigger.schedule(context.application, row, user.chat_id)
     logger.info("trigger %s: %s by %s", row.id, action, user.id)
     await answer_query(query, note)
     message = query.message if isinstance(query.message, Message) else None
@@ -660,4 +614,3 @@ def register(application: BetweenApp) -> None:
     application.add_handler(command("triggers", list_command))
     application.add_handler(CallbackQueryHandler(manage, pattern=r"^tg:(pause|del|undo|weekly):"))
     application.add_handler(CallbackQueryHandler(stale_button, pattern=r"^(trg|tg):"))
-    application.bot_data.user_schedulers.append(trigger_jobs.schedule_user)

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import followups
+from bot.jobs.digest import send as send_digest
+from bot.views import digest_text
 from storage.models import Recall, RecallSource, User
 from storage.recalls import DigestFacts, RecallRepository
 from storage.sessions import utcnow
@@ -52,7 +53,7 @@ async def test_digest_text_has_what_landed_the_paragraph_and_how_it_went(
     async with db() as s:
         facts = await RecallRepository(s).digest_facts(901, since)
     now = datetime.now(UTC)
-    text = followups.digest_text(facts, BERLIN, now, now.astimezone(BERLIN).date())
+    text = digest_text(facts, BERLIN, now, now.astimezone(BERLIN).date())
     assert text is not None
     assert text.startswith("Tomorrow is your session.")
     assert "<b>What landed</b>\n“You are allowed to leave &amp; rest.”" in text
@@ -64,7 +65,7 @@ async def test_digest_text_has_what_landed_the_paragraph_and_how_it_went(
 
     async with db() as s:
         quiet = await RecallRepository(s).digest_facts(901, utcnow() + timedelta(minutes=1))
-    assert quiet.empty and followups.digest_text(quiet, BERLIN, now, now.date()) is None
+    assert quiet.empty and digest_text(quiet, BERLIN, now, now.date()) is None
     await engine.dispose()
 
 
@@ -73,8 +74,8 @@ def test_a_digest_sent_after_midnight_says_the_session_is_today() -> None:
     monday = date(2026, 11, 23)  # the digest of Monday evening, for Tuesday's session
     on_time = datetime(2026, 11, 23, 20, 30, tzinfo=BERLIN)
     after_midnight = datetime(2026, 11, 24, 0, 30, tzinfo=BERLIN)  # still the 23rd in UTC
-    before = followups.digest_text(facts, BERLIN, on_time.astimezone(UTC), monday)
-    after = followups.digest_text(facts, BERLIN, after_midnight.astimezone(UTC), monday)
+    before = digest_text(facts, BERLIN, on_time.astimezone(UTC), monday)
+    after = digest_text(facts, BERLIN, after_midnight.astimezone(UTC), monday)
     assert before is not None and before.startswith("Tomorrow is your session.")
     assert after is not None and after.startswith("Your session is today.")
     assert "“Rest is allowed.”" in after
@@ -92,7 +93,7 @@ async def test_digest_is_scheduled_the_day_before_therapy_and_sent_once(
         )
         rid = await add_reflection(db, 903, "Rest is not a prize", landed="Rest is allowed.")
         await _recall(db, 903, rid, helped=True, outcome="Took Sunday off.")
-        from bot.scheduling import reschedule_user
+        from bot.jobs import reschedule_user
 
         await reschedule_user(app, 903)
         (job,) = app.job_queue.get_jobs_by_name("digest:903")
@@ -102,12 +103,12 @@ async def test_digest_is_scheduled_the_day_before_therapy_and_sent_once(
 
         alice = server.person(user_id=903)
         day = due.date()
-        assert await followups.send_digest(app, 903, day)
+        assert await send_digest(app, 903, day)
         digest = await alice.next_message()
         assert digest.parse_mode == "HTML"
         assert "Rest is allowed." in digest.text and "Took Sunday off." in digest.text
         assert "You brought it back 1 time: 1 helped, 0 didn't." in digest.text
-        assert not await followups.send_digest(app, 903, day)  # once per week
+        assert not await send_digest(app, 903, day)  # once per week
         assert await alice.no_message_within(0.5)
         async with db() as s:
             user = await s.get(User, 903)
@@ -129,7 +130,7 @@ async def test_quiet_week_sends_nothing(server: TelegramTestServer, start_bot) -
         await add_user(db, 904, therapy_weekday=3, therapy_time=time(9))
         alice = server.person(user_id=904)
         today = datetime.now(BERLIN).date()
-        assert not await followups.send_digest(app, 904, today)
+        assert not await send_digest(app, 904, today)
         assert await alice.no_message_within(0.5)
         async with db() as s:
             user = await s.get(User, 904)
@@ -177,7 +178,7 @@ async def test_a_settings_change_on_digest_evening_does_not_send_it(
             user.therapy_weekday = (due.weekday() + 1) % 7
             user.therapy_time = time(10)
             user.evening_time = due.time().replace(second=0, microsecond=0)
-        from bot.scheduling import rebuild_all, reschedule_user
+        from bot.jobs import rebuild_all, reschedule_user
 
         alice = server.person(user_id=906)
         await reschedule_user(app, 906)  # what /settings does: plan ahead, send nothing now

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.evening import (
+from bot.jobs import rebuild_all, reschedule_user
+from bot.jobs.evening import (
     day_offset,
     job_name,
     last_evening,
@@ -16,7 +17,6 @@ from bot.evening import (
     plan_evening,
     therapy_day_of,
 )
-from bot.scheduling import rebuild_all, reschedule_user
 from storage.models import Reflection, ReflectionStatus, TherapySession, User
 from storage.sessions import utcnow
 from tests.telegram_server import TelegramTestServer

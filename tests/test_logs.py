@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.__main__ import CONTENT_LOGGERS, NOISY_LOGGERS, configure_logging
-from bot.timespec import DAY_NAMES
+from bot.texts import DAY_NAMES
 from storage.models import Capture, CaptureKind, CaptureStatus, Recall, User
 from tests.conftest import TOKEN
 from tests.telegram_server import TelegramTestServer

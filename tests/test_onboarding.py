@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.timespec import DAY_NAMES
+from bot.texts import DAY_NAMES
 from storage.models import User
 from tests.telegram_server import TelegramTestServer
 

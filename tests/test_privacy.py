@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot import tidy
 from bot.context import BotContext
+from bot.jobs import tidy
 from storage.models import (
     Base,
     Capture,

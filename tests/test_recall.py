@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.scheduling import reschedule_user
+from bot.jobs import reschedule_user
 from storage.models import RecallSource
 from tests.telegram_server import TelegramTestServer
 from tests.test_trigger_support import (

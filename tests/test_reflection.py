@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.evening import cue_text
-from handlers.common import last_therapy
+from bot.clock import last_therapy
+from bot.views import cue_text
 from handlers.reflection import assemble
 from storage.models import (
     Capture,

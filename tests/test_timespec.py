@@ -10,22 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.timespec import (
-    ALL_DAYS,
-    WORK_DAYS,
-    TimeTrigger,
-    describe,
-    load_zone,
-    local_day_bounds,
-    next_fire,
-    next_weekly,
-    parse_clock,
-    parse_time_trigger,
-    parse_timezone,
-    parse_weekday_time,
-    zone_label,
-    zone_name,
-)
+from bot.clock import local_day_bounds, next_weekly
+from bot.moments import ALL_DAYS, WORK_DAYS, TimeTrigger, describe, next_fire
+from bot.timespec import parse_clock, parse_time_trigger, parse_weekday_time
+from bot.zones import load_zone, parse_timezone, zone_label, zone_name
 
 UTC = dt.UTC
 BERLIN = ZoneInfo("Europe/Berlin")

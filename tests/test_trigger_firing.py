@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
-from bot import trigger_jobs
-from bot.scheduling import reschedule_user
+from bot.clock import zone_of
+from bot.jobs import reschedule_user, trigger
 from storage.models import RecallSource, Trigger, TriggerStatus
 from storage.sessions import utcnow
 from tests.telegram_server import TelegramTestServer
@@ -170,7 +170,7 @@ async def test_a_recurring_ping_within_grace_fires_now_and_moves_on(
         assert await alice.no_message_within(1.0)
         (row,) = await triggers_of(db, 804)
         assert (row.status, row.fire_count) == (TriggerStatus.ACTIVE, 1)
-        local = row.next_fire_at.replace(tzinfo=UTC).astimezone(trigger_jobs.zone(_user(804)))
+        local = row.next_fire_at.replace(tzinfo=UTC).astimezone(zone_of(_user(804)))
         assert local.time() == time(hour, 0) and row.next_fire_at > utcnow()
 
 
@@ -191,7 +191,7 @@ async def test_racing_firings_send_one_ping(server: TelegramTestServer, start_bo
         (row,) = await triggers_of(db, 805)
         await _set_due(db, row.id, utcnow() - timedelta(seconds=1))
         results = await asyncio.gather(
-            *(trigger_jobs.fire(app, 805, row.id) for _ in range(4)), return_exceptions=True
+            *(trigger.send(app, 805, row.id) for _ in range(4)), return_exceptions=True
         )
         assert sum(isinstance(r, int) for r in results) == 1, results
         assert all(r is None or isinstance(r, int) for r in results), results
@@ -199,7 +199,7 @@ async def test_racing_firings_send_one_ping(server: TelegramTestServer, start_bo
         assert await alice.no_message_within(1.0)
         assert len(await recalls_of(db, 805)) == 1
         # someone else's trigger id never fires for this person
-        assert await trigger_jobs.fire(app, 806, row.id) is None
+        assert await trigger.send(app, 806, row.id) is None
 
 
 async def test_a_failed_send_is_not_retried(server: TelegramTestServer, start_bot) -> None:
@@ -213,7 +213,7 @@ async def test_a_failed_send_is_not_retried(server: TelegramTestServer, start_bo
         (row,) = await triggers_of(db, 807)
         await _set_due(db, row.id, utcnow() - timedelta(seconds=1))
         server.fail_next("sendMessage", status=403, description="Forbidden: bot was blocked")
-        assert await trigger_jobs.fire(app, 807, row.id) is not None  # recorded, not delivered
+        assert await trigger.send(app, 807, row.id) is not None  # recorded, not delivered
         await reschedule_user(app, 807)
         assert await alice.no_message_within(1.0)  # at most once: not sent again
         (row,) = await triggers_of(db, 807)
@@ -240,11 +240,11 @@ async def test_recurring_triggers_follow_a_new_time_zone(
         await add_user(db, 808, tz="Asia/Tokyo")  # what /settings does, then:
         await reschedule_user(app, 808)
         moved, kept = await triggers_of(db, 808)
-        tokyo = trigger_jobs.zone(_user(808, "Asia/Tokyo"))
+        tokyo = zone_of(_user(808, "Asia/Tokyo"))
         assert moved.next_fire_at.replace(tzinfo=UTC).astimezone(tokyo).time() == time(hour, 0)
         assert moved.next_fire_at != daily.next_fire_at
         assert kept.next_fire_at == once.next_fire_at  # a one-off keeps its instant
-        (job,) = app.job_queue.get_jobs_by_name(trigger_jobs.job_name(moved.id))
+        (job,) = app.job_queue.get_jobs_by_name(trigger.job_name(moved.id))
         assert job.next_t == moved.next_fire_at.replace(tzinfo=UTC)
 
 

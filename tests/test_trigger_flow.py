@@ -6,8 +6,8 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.timespec import DAY_NAMES
-from bot.trigger_jobs import job_name
+from bot.jobs.trigger import job_name
+from bot.texts import DAY_NAMES
 from storage.models import TriggerKind, TriggerStatus
 from tests.telegram_server import TelegramTestServer
 from tests.test_trigger_support import add_reflection, add_user, db_of, triggers_of

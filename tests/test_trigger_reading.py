@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.timespec import describe
-from handlers.triggers import read_moment
+from bot.moments import describe
+from bot.timespec import read_moment
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=BERLIN)  # a Tuesday

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.trigger_jobs import apply_situation
+from bot.jobs.trigger import apply_situation
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import (
     Capture,

@@ -5,10 +5,10 @@ Rules (pure functions below, tested without a clock):
 * The prompt goes out at `evening_time` (local) on the therapy day when that is at least
   `MIN_GAP` (1 h) after the session starts; otherwise (a late session, e.g. therapy 20:00
   with the evening at 20:30) on the day after, at the same evening time.
-* Wall times are resolved with zoneinfo in the person's zone (DST-safe: see
-  `bot.timespec.localize`), one job `evening:{user_id}` per person, re-derived from the row.
-* A prompt due while the bot was down is sent once on startup if it is at most `CATCH_UP`
-  (3 h) late; later than that it is skipped and the next week's is scheduled.
+* Wall times are resolved in the person's zone (DST-safe: see `bot.clock`), one job
+  `evening:{user_id}` per person, re-derived from the row.
+* A prompt due while the bot was down is sent once on startup if it is at most
+  `EVENING_CATCH_UP` (3 h) late; later than that it is skipped and the next week's is scheduled.
 * `User.last_evening_prompt_on` records the local date whose prompt was handled (sent, or not
   needed because the reflection was already saved), so a day is never prompted twice.
 """
@@ -18,23 +18,20 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
 from bot import texts
+from bot.clock import EVENING_CATCH_UP, last_weekly, next_weekly, zone_of
 from bot.context import BetweenApp, BotContext
-from bot.scheduling import remove_job, replace_job
-from bot.timespec import load_zone, next_weekly
-from storage.models import Capture, CaptureKind, User
+from bot.jobs.queue import remove_job, replace_job
+from bot.views import cue_text, evening_keyboard
+from storage.models import User
 from storage.reflections import ReflectionRepository
 from storage.users import UserRepository
 
 logger = logging.getLogger(__name__)
 
 MIN_GAP = timedelta(hours=1)  # the prompt never comes sooner than this after the session starts
-CATCH_UP = timedelta(hours=3)  # a prompt missed while down is still sent this late, not later
-START = "refl:start"  # callback data of the prompt's button (an entry point of /reflect)
-CUE_CHARS = 400  # a cue line longer than this is cut (the whole text stays stored)
 
 
 # ---------------------------------------------------------------------- pure time logic
@@ -66,12 +63,8 @@ def last_evening(
     weekday: int, therapy_time: time, evening_time: time, tz: tzinfo, now: datetime
 ) -> datetime:
     """The latest prompt instant at or before `now` (aware UTC)."""
-    found = next_evening(weekday, therapy_time, evening_time, tz, now - timedelta(days=8))
-    while True:
-        following = next_evening(weekday, therapy_time, evening_time, tz, found)
-        if following > now:
-            return found
-        found = following
+    offset = day_offset(therapy_time, evening_time)
+    return last_weekly((weekday + offset) % 7, evening_time, tz, now)
 
 
 def plan_evening(
@@ -87,14 +80,29 @@ def plan_evening(
 
     Returns:
         (run_at, due): with `catch_up`, `run_at` is `now` for a missed prompt within
-        CATCH_UP that was not handled yet; otherwise the next due instant (run_at == due).
+        EVENING_CATCH_UP that was not handled yet; otherwise the next due instant.
     """
     previous = last_evening(weekday, therapy_time, evening_time, tz, now)
-    missed = now - previous <= CATCH_UP and last_prompt_on != previous.astimezone(tz).date()
+    missed = now - previous <= EVENING_CATCH_UP and last_prompt_on != previous.astimezone(tz).date()
     if catch_up and missed:
         return now, previous
     upcoming = next_evening(weekday, therapy_time, evening_time, tz, now)
     return upcoming, upcoming
+
+
+def plan(user: User, now: datetime, catch_up: bool = False) -> tuple[datetime, datetime] | None:
+    """`plan_evening` for one person's row: (run_at, due), or None without an evening prompt."""
+    if user.therapy_weekday is None or user.therapy_time is None or user.evening_time is None:
+        return None
+    return plan_evening(
+        user.therapy_weekday,
+        user.therapy_time,
+        user.evening_time,
+        zone_of(user),
+        now,
+        user.last_evening_prompt_on,
+        catch_up,
+    )
 
 
 def therapy_day_of(prompt_day: date, therapy_time: time, evening_time: time) -> date:
@@ -102,63 +110,14 @@ def therapy_day_of(prompt_day: date, therapy_time: time, evening_time: time) -> 
     return prompt_day - timedelta(days=day_offset(therapy_time, evening_time))
 
 
-# ---------------------------------------------------------------------- the cue
-
-
-def _cut(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= CUE_CHARS else text[: CUE_CHARS - 1].rstrip() + "…"
-
-
-def cue_text(captures: list[Capture], tz: tzinfo) -> str | None:
-    """What to show before the questions: the landed sentence, else the captures and marks.
-
-    Returns:
-        The cue, or None when nothing with words or no mark was captured.
-    """
-    landed = [c for c in captures if c.landed and c.text]
-    if landed:
-        return texts.CUE_LANDED.format(text=_cut(landed[-1].text or ""))
-    parts: list[str] = []
-    worded = [c for c in captures if c.kind != CaptureKind.MARK and c.text and c.text.strip()]
-    if worded:
-        lines = "\n".join(texts.CUE_ITEM.format(text=_cut(c.text or "")) for c in worded[-3:])
-        parts.append(texts.CUE_CAPTURES.format(lines=lines))
-    marks = [c for c in captures if c.kind == CaptureKind.MARK]
-    if marks:
-        stamps = []
-        for mark in marks[-5:]:
-            at = mark.created_at.replace(tzinfo=UTC).astimezone(tz)
-            stamp = f"{at:%H:%M}"
-            stamps.append(f"{stamp} {_cut(mark.text)}" if mark.text else stamp)
-        parts.append(texts.CUE_MARKS.format(count=len(marks), stamps=", ".join(stamps)))
-    return "\n\n".join(parts) if parts else None
-
-
 # ---------------------------------------------------------------------- the job
-
-
-def _configured(user: User) -> bool:
-    return (
-        user.therapy_weekday is not None
-        and user.therapy_time is not None
-        and user.evening_time is not None
-    )
-
-
-def _zone(user: User) -> tzinfo:
-    """The person's zone (UTC if the stored name stopped resolving)."""
-    try:
-        return load_zone(user.timezone)
-    except ValueError:
-        return UTC
 
 
 def job_name(user_id: int) -> str:
     return f"evening:{user_id}"
 
 
-async def schedule_evening(
+def schedule(
     application: BetweenApp, user: User, now: datetime | None = None, catch_up: bool = False
 ) -> datetime | None:
     """(Re)creates the person's evening job from their row; removes it when turned off.
@@ -167,31 +126,22 @@ async def schedule_evening(
         application: the running application (its JobQueue).
         user: the person's row (therapy day and time, evening time, zone).
         now: aware "now" (tests); default the current time.
-        catch_up: send a prompt missed within CATCH_UP now (at startup only: a settings
-            change in the evening must not prompt in the middle of onboarding).
+        catch_up: send a prompt missed within EVENING_CATCH_UP now (at startup only: a
+            settings change in the evening must not prompt in the middle of onboarding).
 
     Returns:
         When the job runs (aware UTC), or None when there is no evening prompt.
     """
     name = job_name(user.id)
-    if not _configured(user):
+    planned = plan(user, now or datetime.now(UTC), catch_up)
+    if planned is None:
         remove_job(application.job_queue, name)
         return None
-    assert user.therapy_weekday is not None and user.therapy_time and user.evening_time
-    now = now or datetime.now(UTC)
-    run_at, due = plan_evening(
-        user.therapy_weekday,
-        user.therapy_time,
-        user.evening_time,
-        _zone(user),
-        now,
-        user.last_evening_prompt_on,
-        catch_up,
-    )
+    run_at, due = planned
     replace_job(
         application.job_queue,
         name,
-        fire_evening,
+        fire,
         when=run_at,
         data={"due": due.isoformat()},
         user_id=user.id,
@@ -201,22 +151,28 @@ async def schedule_evening(
     return run_at
 
 
-def start_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.BUTTON_START, callback_data=START)]])
+async def reschedule(application: BetweenApp, user: User, at_startup: bool) -> None:
+    """Re-derives the job; at startup it also sends, once, a prompt missed by at most 3 h."""
+    schedule(application, user, catch_up=at_startup)
 
 
-async def fire_evening(context: BotContext) -> None:
+async def fire(context: BotContext) -> None:
     """Sends the evening prompt unless this day was handled; then schedules next week's."""
     job = context.job
-    assert job is not None and job.user_id is not None
+    if job is None or job.user_id is None:
+        return
     data = job.data if isinstance(job.data, dict) else {}
     due = datetime.fromisoformat(data["due"]) if "due" in data else datetime.now(UTC)
     async with context.db() as session, session.begin():
         user = await UserRepository(session).get(job.user_id)
-        if user is None or not _configured(user):
+        if (
+            user is None
+            or user.therapy_weekday is None
+            or user.therapy_time is None
+            or user.evening_time is None
+        ):
             return
-        assert user.therapy_time is not None and user.evening_time is not None
-        tz = _zone(user)
+        tz = zone_of(user)
         prompt_day = due.astimezone(tz).date()
         therapy_day = therapy_day_of(prompt_day, user.therapy_time, user.evening_time)
         repo = ReflectionRepository(session)
@@ -233,19 +189,9 @@ async def fire_evening(context: BotContext) -> None:
         chat_id = user.chat_id
     if text is not None:
         try:
-            await context.bot.send_message(chat_id, text, reply_markup=start_keyboard())
+            await context.bot.send_message(chat_id, text, reply_markup=evening_keyboard())
             logger.info("evening prompt sent to user %s", job.user_id)
         except TelegramError as exc:
             logger.warning("evening prompt to user %s failed: %s", job.user_id, type(exc).__name__)
     later = max(datetime.now(UTC), due) + timedelta(seconds=1)
-    await schedule_evening(context.application, user, now=later)
-
-
-async def reschedule_evening(application: BetweenApp, user: User, at_startup: bool) -> None:
-    """The `UserScheduler`: at startup it also sends, once, a prompt missed by at most 3 h."""
-    await schedule_evening(application, user, catch_up=at_startup)
-
-
-def register(application: BetweenApp) -> None:
-    """Lets startup and settings changes (re)derive each person's evening job."""
-    application.bot_data.user_schedulers.append(reschedule_evening)
+    schedule(context.application, user, now=later)

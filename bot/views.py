@@ -1,7 +1,8 @@
-"""How a paragraph looks when it comes back: the /recall card, the ping, trigger descriptions.
+"""Cards and keyboards shared by handlers and jobs: recall card, ping, cue, digest, buttons.
 
-Pure formatting shared by the recall handlers and the trigger and follow-up jobs. Cards are
-HTML (parse_mode="HTML"); everything the person wrote is escaped with `html.escape`.
+Pure formatting: how a paragraph looks when it comes back (the /recall card, the ping, trigger
+descriptions), the evening cue before the questions and the weekly digest. Cards are HTML
+(parse_mode="HTML"); everything the person wrote is escaped with `html.escape`.
 """
 
 from __future__ import annotations
@@ -13,29 +14,25 @@ from dataclasses import replace
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
-from bot.timespec import DAY_NAMES, TimeTrigger, describe
-from storage.models import Reflection, Trigger, TriggerKind, TriggerStatus
+from bot.clock import aware
+from bot.moments import TimeTrigger, describe
+from bot.texts import DAY_NAMES
+from storage.models import Capture, CaptureKind, Reflection, Trigger, TriggerKind, TriggerStatus
+from storage.recalls import DigestFacts
 
 UTC = dt.UTC
 MAX_HEADLINE = 300
 MAX_PARAGRAPH = 3000
 MAX_CUE = 200
+CUE_CHARS = 400  # an evening cue line longer than this is cut (the whole text stays stored)
+MAX_OUTCOMES = 5  # what the person said about the latest recalls, in the digest
+EVENING_START = "refl:start"  # callback data of the evening prompt's button (opens /reflect)
 
 
 def cut(text: str | None, limit: int) -> str:
     """The text, shortened to `limit` characters with an ellipsis."""
     text = (text or "").strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def aware(naive_utc: dt.datetime) -> dt.datetime:
-    """A stored naive-UTC timestamp as an aware UTC datetime."""
-    return naive_utc.replace(tzinfo=UTC)
-
-
-def naive(moment: dt.datetime) -> dt.datetime:
-    """An aware datetime as the naive UTC the columns store."""
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def day_label(naive_utc: dt.datetime, tz: dt.tzinfo) -> str:
@@ -178,3 +175,89 @@ def followup_keyboard(recall_id: int) -> InlineKeyboardMarkup:
             ],
         ]
     )
+
+
+def evening_keyboard() -> InlineKeyboardMarkup:
+    """The evening prompt's one button: it starts the three questions."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts.BUTTON_START, callback_data=EVENING_START)]]
+    )
+
+
+def _cue_cut(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= CUE_CHARS else text[: CUE_CHARS - 1].rstrip() + "…"
+
+
+def cue_text(captures: list[Capture], tz: dt.tzinfo) -> str | None:
+    """What to show before the questions: the landed sentence, else the captures and marks.
+
+    Returns:
+        The cue, or None when nothing with words or no mark was captured.
+    """
+    landed = [c for c in captures if c.landed and c.text]
+    if landed:
+        return texts.CUE_LANDED.format(text=_cue_cut(landed[-1].text or ""))
+    parts: list[str] = []
+    worded = [c for c in captures if c.kind != CaptureKind.MARK and c.text and c.text.strip()]
+    if worded:
+        lines = "\n".join(texts.CUE_ITEM.format(text=_cue_cut(c.text or "")) for c in worded[-3:])
+        parts.append(texts.CUE_CAPTURES.format(lines=lines))
+    marks = [c for c in captures if c.kind == CaptureKind.MARK]
+    if marks:
+        stamps = []
+        for mark in marks[-5:]:
+            at = mark.created_at.replace(tzinfo=UTC).astimezone(tz)
+            stamp = f"{at:%H:%M}"
+            stamps.append(f"{stamp} {_cue_cut(mark.text)}" if mark.text else stamp)
+        parts.append(texts.CUE_MARKS.format(count=len(marks), stamps=", ".join(stamps)))
+    return "\n\n".join(parts) if parts else None
+
+
+def digest_text(facts: DigestFacts, tz: dt.tzinfo, now: dt.datetime, day: dt.date) -> str | None:
+    """The digest message (HTML), or None when nothing happened this week.
+
+    Args:
+        facts: what the week held.
+        tz: the person's zone.
+        now: aware send time.
+        day: the local date the digest belongs to (the day before the session); one sent
+            late, after local midnight, says the session is today, not tomorrow.
+    """
+    if facts.empty:
+        return None
+    late = now.astimezone(tz).date() > day
+    parts = [texts.DIGEST_HEAD_TODAY if late else texts.DIGEST_HEAD]
+    if facts.landed:
+        parts.append(texts.DIGEST_LANDED.format(text=html.escape(cut(facts.landed[0], 500))))
+    if facts.reflection is not None:
+        parts.append(
+            texts.DIGEST_PARAGRAPH.format(
+                headline=html.escape(headline_of(facts.reflection)),
+                paragraph=html.escape(cut(facts.reflection.paragraph, 1500)),
+            )
+        )
+    recalls = facts.recalls
+    if recalls:
+        parts.append(
+            texts.DIGEST_RECALLS.format(
+                count=len(recalls),
+                times="time" if len(recalls) == 1 else "times",
+                helped=sum(r.helped is True for r in recalls),
+                not_helped=sum(r.helped is False for r in recalls),
+            )
+        )
+    elif facts.reflection is not None:
+        parts.append(texts.DIGEST_NO_RECALLS)
+    said = [r for r in recalls if r.outcome][-MAX_OUTCOMES:]
+    if said:
+        lines = "\n".join(
+            texts.DIGEST_OUTCOME_LINE.format(
+                day=day_label(r.answered_at or r.created_at, tz),
+                text=html.escape(cut(r.outcome, 200)),
+            )
+            for r in said
+        )
+        parts.append(texts.DIGEST_OUTCOMES.format(lines=lines))
+    parts.append(texts.DIGEST_FOOT)
+    return "\n\n".join(parts)

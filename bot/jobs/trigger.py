@@ -8,10 +8,10 @@ one job `trigger:{id}` at that instant. Firing happens in this order:
 2. commit, then send the ping (headline first, paragraph, the trigger, "I read it").
 
 So a ping is sent **at most once**: a crash or a failed send after the commit loses that one
-ping (it is logged) rather than ever sending it twice. At startup `schedule_user` (a
-UserScheduler) looks at every active time trigger: one due while the bot was down is fired
-now if it is at most GRACE old, otherwise it is counted as missed (`missed_count`), advanced,
-and the person gets one line saying what was missed.
+ping (it is logged) rather than ever sending it twice. At startup `reschedule` looks at every
+active time trigger: one due while the bot was down is fired now if it is at most
+TRIGGER_GRACE old, otherwise it is counted as missed (`missed_count`), advanced, and the
+person gets one line saying what was missed.
 """
 
 from __future__ import annotations
@@ -22,35 +22,27 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot import followups, texts
-from bot.cards import aware, describe_trigger, naive, ping_keyboard, ping_text, spec_of
+from bot import texts
+from bot.clock import TRIGGER_GRACE, aware, naive, utcnow, zone_of
 from bot.context import BetweenApp, BotContext
-from bot.scheduling import remove_job, replace_job
-from bot.timespec import TimeTrigger, load_zone, next_fire
+from bot.jobs import followup
+from bot.jobs.queue import remove_job, replace_job
+from bot.moments import TimeTrigger, next_fire
+from bot.views import describe_trigger, ping_keyboard, ping_text, spec_of
 from storage.models import RecallSource, Trigger, TriggerKind, TriggerStatus, User
 from storage.recalls import RecallRepository
 from storage.search import keywords_of
-from storage.sessions import utcnow
 from storage.triggers import TriggerRepository
 from storage.users import UserRepository
 
 logger = logging.getLogger(__name__)
 
-GRACE = timedelta(hours=6)  # a ping missed while down is still sent if at most this late
 DUE_SLACK = timedelta(seconds=2)  # a job may wake a hair before the stored instant
 JOB_PREFIX = "trigger:"
 
 
 def job_name(trigger_id: int) -> str:
     return f"{JOB_PREFIX}{trigger_id}"
-
-
-def zone(user: User) -> tzinfo:
-    """The person's time zone (UTC if the stored name stopped resolving)."""
-    try:
-        return load_zone(user.timezone)
-    except ValueError:
-        return UTC
 
 
 def apply_time(row: Trigger, spec: TimeTrigger, now: datetime, tz: tzinfo) -> None:
@@ -82,16 +74,23 @@ def after_firing(row: Trigger, after: datetime, tz: tzinfo) -> datetime | None:
     return None if row.recurrence == "once" else next_fire(spec_of(row), after, tz)
 
 
+def plan(row: Trigger, now: datetime) -> datetime | None:
+    """When the job of a trigger runs (aware, `now` if overdue), or None if nothing is due."""
+    if row.kind != TriggerKind.TIME or row.status != TriggerStatus.ACTIVE or not row.next_fire_at:
+        return None
+    return max(aware(row.next_fire_at), now + timedelta(milliseconds=50))
+
+
 def schedule(application: BetweenApp, row: Trigger, chat_id: int | None = None) -> None:
     """(Re)creates the job of one trigger from its row, or removes it if nothing is due."""
-    if row.kind != TriggerKind.TIME or row.status != TriggerStatus.ACTIVE or not row.next_fire_at:
+    when = plan(row, datetime.now(UTC))
+    if when is None:
         remove_job(application.job_queue, job_name(row.id))
         return
-    when = max(aware(row.next_fire_at), datetime.now(UTC) + timedelta(milliseconds=50))
     replace_job(
         application.job_queue,
         job_name(row.id),
-        _fire_job,
+        fire,
         when,
         data=row.id,
         user_id=row.user_id,
@@ -103,15 +102,14 @@ def unschedule(application: BetweenApp, trigger_id: int) -> None:
     remove_job(application.job_queue, job_name(trigger_id))
 
 
-async def _fire_job(context: BotContext) -> None:
+async def fire(context: BotContext) -> None:
     """Fires the trigger this job was made for."""
     job = context.job
-    assert job is not None and job.user_id is not None
-    assert isinstance(job.data, int)
-    await fire(context.application, job.user_id, job.data)
+    if job is not None and job.user_id is not None and isinstance(job.data, int):
+        await send(context.application, job.user_id, job.data)
 
 
-async def fire(application: BetweenApp, user_id: int, trigger_id: int) -> int | None:
+async def send(application: BetweenApp, user_id: int, trigger_id: int) -> int | None:
     """Records one due firing, then sends the ping (at most once).
 
     Args:
@@ -144,7 +142,7 @@ async def fire(application: BetweenApp, user_id: int, trigger_id: int) -> int | 
             early: Trigger | None = row
         else:
             early = None
-            tz = zone(user)
+            tz = zone_of(user)
             expected = row.next_fire_at
             upcoming = after_firing(row, aware(max(now, expected)), tz)
             taken = await triggers.record_firing(
@@ -182,14 +180,14 @@ async def fire(application: BetweenApp, user_id: int, trigger_id: int) -> int | 
         )
         return recall_id
     logger.info("trigger %s fired: recall %s, message %s", trigger_id, recall_id, message.id)
-    await followups.after_recall_sent(application, user_id, recall_id, message.id, hours)
+    await followup.after_recall_sent(application, user_id, recall_id, message.id, hours)
     return recall_id
 
 
-async def schedule_user(application: BetweenApp, user: User, at_startup: bool = False) -> None:
-    """UserScheduler: derive one person's trigger jobs from rows and catch up on missed pings.
+async def reschedule(application: BetweenApp, user: User, at_startup: bool = False) -> None:
+    """Derives one person's trigger jobs from rows and catches up on missed pings.
 
-    A trigger due while the bot was down is fired now if at most GRACE late; older ones are
+    A trigger due while the bot was down is fired now if at most TRIGGER_GRACE late; older ones are
     counted as missed, advanced (a one-off is done), and the person gets one line about them.
     Recurring triggers are recomputed in the person's current time zone (after a change).
     """
@@ -197,7 +195,7 @@ async def schedule_user(application: BetweenApp, user: User, at_startup: bool = 
     if db is None:
         return
     now = utcnow()
-    tz = zone(user)
+    tz = zone_of(user)
     missed: list[str] = []
     async with db() as session, session.begin():
         triggers = TriggerRepository(session)
@@ -209,7 +207,7 @@ async def schedule_user(application: BetweenApp, user: User, at_startup: bool = 
                 row.next_fire_at = naive(upcoming) if upcoming else None
                 if upcoming is None:
                     row.status = TriggerStatus.DONE
-            elif due <= now - GRACE:
+            elif due <= now - TRIGGER_GRACE:
                 upcoming = after_firing(row, aware(now), tz)
                 label = describe_trigger(row, tz, aware(now))
                 nxt = naive(upcoming) if upcoming else None
@@ -225,7 +223,7 @@ async def schedule_user(application: BetweenApp, user: User, at_startup: bool = 
             if job.user_id == user.id and name.startswith(JOB_PREFIX) and name not in wanted:
                 job.schedule_removal()
     for row in rows:
-        schedule(application, row, user.chat_id)  # overdue within GRACE: fires right away
+        schedule(application, row, user.chat_id)  # overdue within the grace: fires right away
     if missed:
         text = texts.TRG_MISSED.format(
             count=len(missed), which="; ".join(missed), them="it" if len(missed) == 1 else "them"

@@ -14,14 +14,14 @@ Network trouble leaves the id in place for the next run.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot.clock import utcnow
 from bot.context import BetweenApp, BotContext
 from storage.models import Capture, User
-from storage.sessions import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,19 @@ FIRST = timedelta(seconds=30)  # the first run after startup
 MAX_HOURS = 47  # Telegram refuses to delete messages older than 48 h
 DELETE_LIMIT = timedelta(hours=48)
 JOB_NAME = "tidy"
+
+
+def plan(shown_at: datetime, hours: int, now: datetime) -> datetime | None:
+    """When a card shown at `shown_at` goes (naive UTC); None once Telegram no longer lets it.
+
+    Args:
+        shown_at: when the card showed its transcript.
+        hours: the person's tidy hours (capped at MAX_HOURS).
+        now: the current time (naive UTC).
+    """
+    if now - shown_at >= DELETE_LIMIT:
+        return None
+    return shown_at + timedelta(hours=min(hours, MAX_HOURS))
 
 
 async def tidy_user(application: BetweenApp, user_id: int, hours: int) -> int:
@@ -59,7 +72,7 @@ async def tidy_user(application: BetweenApp, user_id: int, hours: int) -> int:
     done: list[int] = []
     deleted = 0
     for capture_id, chat_id, message_id, at in rows:
-        if now - at >= DELETE_LIMIT:
+        if plan(at, hours, now) is None:
             done.append(capture_id)  # too old for Telegram to delete: nothing left to try
             continue
         try:
@@ -103,19 +116,16 @@ async def tidy_all(application: BetweenApp) -> int:
     return deleted
 
 
-async def _tidy_job(context: BotContext) -> None:
+async def fire(context: BotContext) -> None:
+    """Tidies everyone's chat (the periodic job)."""
     await tidy_all(context.application)
 
 
-async def start_tidying(application: BetweenApp) -> None:
-    """Starts the periodic job (a startup hook: the database is open by now)."""
+def start(application: BetweenApp) -> None:
+    """Starts the periodic job (at startup: the database is open by now)."""
     if application.job_queue is None:
         logger.warning("no job queue: tidy mode is off")
         return
     application.job_queue.run_repeating(
-        _tidy_job, interval=EVERY, first=FIRST, name=JOB_NAME, job_kwargs={"coalesce": True}
+        fire, interval=EVERY, first=FIRST, name=JOB_NAME, job_kwargs={"coalesce": True}
     )
-
-
-def register(application: BetweenApp) -> None:
-    application.bot_data.startup_hooks.append(start_tidying)

@@ -1,0 +1,135 @@
+"""The day before therapy, the week's digest: what landed, the paragraph, how recalls went.
+
+A job derived from rows: `digest:{user_id}` from the therapy day and `users.last_digest_on`,
+rebuilt at startup by `reschedule` and claimed in the database before it is sent
+(`last_digest_on`, compare-and-set), so it is never sent twice.
+
+Decisions: it goes out the day before the therapy session at the person's evening time
+(19:00 when the evening prompt is off); one missed while the bot was down goes out at startup
+if at most DIGEST_GRACE late; a week with nothing captured, reflected or recalled gets no
+digest at all, rather than a nudge about an empty week.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, time, timedelta
+
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.clock import DIGEST_GRACE, last_therapy, last_weekly, localize, naive, next_weekly, zone_of
+from bot.context import BetweenApp, BotContext
+from bot.jobs.queue import remove_job, replace_job
+from bot.views import digest_text
+from storage.models import User
+from storage.recalls import RecallRepository
+from storage.users import UserRepository
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIME = time(19, 0)  # when the evening prompt is off
+
+
+def job_name(user_id: int) -> str:
+    return f"digest:{user_id}"
+
+
+def slot(user: User) -> tuple[int, time] | None:
+    """The weekday and local time of the digest: the day before therapy, evening time."""
+    if user.therapy_weekday is None or user.therapy_time is None:
+        return None
+    return (user.therapy_weekday - 1) % 7, user.evening_time or DEFAULT_TIME
+
+
+def plan(user: User, now: datetime, catch_up: bool = False) -> tuple[datetime, date] | None:
+    """When the digest job runs and the local date it stands for; None without a therapy day.
+
+    With `catch_up` (startup only) a digest missed by at most DIGEST_GRACE runs now; a settings
+    change on the digest evening must not send one in the middle of onboarding.
+    """
+    found = slot(user)
+    if found is None:
+        return None
+    weekday, at = found
+    tz = zone_of(user)
+    upcoming = next_weekly(weekday, at, tz, now)
+    if user.last_digest_on is not None and user.last_digest_on >= upcoming.astimezone(tz).date():
+        upcoming = next_weekly(weekday, at, tz, upcoming)  # this week's went out already
+    previous = last_weekly(weekday, at, tz, upcoming - timedelta(days=1))
+    previous_day = previous.astimezone(tz).date()
+    late = catch_up and previous < now and now - previous <= DIGEST_GRACE
+    if late and (user.last_digest_on is None or user.last_digest_on < previous_day):
+        return now + timedelta(milliseconds=50), previous_day
+    return upcoming, upcoming.astimezone(tz).date()
+
+
+def schedule(application: BetweenApp, user: User, catch_up: bool = False) -> None:
+    """Schedules this week's digest (a missed one now, with `catch_up`), or removes it."""
+    planned = plan(user, datetime.now(UTC), catch_up)
+    if planned is None:
+        remove_job(application.job_queue, job_name(user.id))
+        return
+    when, day = planned
+    replace_job(
+        application.job_queue,
+        job_name(user.id),
+        fire,
+        when,
+        data=day.isoformat(),
+        user_id=user.id,
+        chat_id=user.chat_id,
+    )
+
+
+async def reschedule(application: BetweenApp, user: User, at_startup: bool = False) -> None:
+    """Re-derives the digest job; at startup it also sends a missed one (within the grace)."""
+    schedule(application, user, catch_up=at_startup)
+
+
+async def fire(context: BotContext) -> None:
+    """Sends the digest this job was made for, then schedules next week's."""
+    job = context.job
+    if job is not None and job.user_id is not None:
+        await send(context.application, job.user_id, date.fromisoformat(str(job.data)))
+
+
+async def send(application: BetweenApp, user_id: int, day: date) -> bool:
+    """Claims the digest of `day` (local date), sends it if the week had anything; True if sent.
+
+    Args:
+        application: the running application.
+        user_id: the person.
+        day: the local date the digest belongs to (the day before the session).
+    """
+    db = application.bot_data.sessionmaker
+    if db is None:
+        return False
+    now = datetime.now(UTC)
+    async with db() as session, session.begin():
+        user = await UserRepository(session).get(user_id)
+        if user is None or slot(user) is None:
+            return False
+        recalls = RecallRepository(session)
+        text = None
+        if await recalls.claim_digest(user_id, day):
+            tz = zone_of(user)
+            # the week before the session that follows `day`, whatever the clock says now
+            therapy = last_therapy(user, localize(day, time(0), tz))
+            week_start = therapy[1] if therapy is not None else naive(now)
+            facts = await recalls.digest_facts(user_id, week_start)
+            text = digest_text(facts, tz, now, day)
+        else:
+            logger.info("digest of %s for %s was already sent", user_id, day)
+        user.last_digest_on = max(user.last_digest_on or day, day)
+        chat_id = user.chat_id
+    schedule(application, user)
+    if text is None:
+        return False
+    try:
+        await application.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+    except TelegramError as exc:
+        logger.warning("digest for %s not delivered: %s", user_id, type(exc).__name__)
+        return False
+    logger.info("digest for %s sent (%d characters)", user_id, len(text))
+    return True
