@@ -6,8 +6,9 @@ scheduling a job again replaces it instead of adding a second one.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
+from typing import Any
 
 from telegram.ext import Job, JobQueue
 
@@ -17,7 +18,7 @@ from bot.context import BotContext
 def replace_job(
     job_queue: JobQueue[BotContext] | None,
     name: str,
-    callback: Callable[[BotContext], Awaitable[object]],
+    callback: Callable[[BotContext], Coroutine[Any, Any, object]],
     when: datetime,
     data: object = None,
     user_id: int | None = None,
