@@ -42,7 +42,11 @@ def plan(shown_at: datetime, hours: int, now: datetime) -> datetime | None:
     """
     if now - shown_at >= DELETE_LIMIT:
         return None
-    return shown_at + timedelta(hours=min(hours, MAX_HOURS))
+    return shown_at + _kept_for(hours)
+
+
+def _kept_for(hours: int) -> timedelta:
+    return timedelta(hours=min(hours, MAX_HOURS))
 
 
 async def tidy_user(application: BetweenApp, user_id: int, hours: int) -> int:
@@ -64,7 +68,7 @@ async def tidy_user(application: BetweenApp, user_id: int, hours: int) -> int:
                 .where(
                     Capture.user_id == user_id,
                     Capture.reply_message_id.is_not(None),
-                    shown_at <= now - timedelta(hours=min(hours, MAX_HOURS)),
+                    shown_at <= now - _kept_for(hours),
                 )
                 .order_by(Capture.id)
             )
