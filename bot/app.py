@@ -118,6 +118,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         edits,
         errors,
         fallbacks,
+        fix,
         flood,
         help,
         privacy,
@@ -157,6 +158,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         reflection,
         triggers,
         recall,
+        fix,  # the ✎ Fix conversation, before capture takes any other text
         capture,
         edits,
         fallbacks,  # answers what no flow took: last

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.evening import cue_text
+from bot.paragraph import assemble
 from handlers.common import last_therapy
-from handlers.reflection import assemble
 from storage.models import (
     Capture,
     CaptureKind,
