@@ -11,6 +11,10 @@ text looks like an attempt at a time (digits, day words), the parser's "I didn't
 try thu 08:00" comes back with the day buttons; anything else is offered as a situation
 with a yes/no confirm.
 
+A spoken situation is heard by bot/voice.py in a `block=False` handler, so other people are
+answered meanwhile; what the person sends while it is heard is kept as a capture
+(handlers/asking.py's `while_listening`).
+
 Entry points: the buttons the reflection flow shows after saving (`trg:time:{id}`,
 `trg:sit:{id}`, `trg:later`; the reflection must belong to the presser), `/trigger [TEXT]`
 (the latest saved paragraph) and "Change" in /triggers (`tg:edit:{id}`).
@@ -26,15 +30,14 @@ from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
-from bot import texts, trigger_jobs
+from bot import texts, trigger_jobs, voice
 from bot.cards import cut, headline_of, spec_of, trigger_line, when_local
 from bot.context import BetweenApp, BotContext
-from bot.errors import TranscriptionError
+from bot.telegram_io import edit_shown
 from bot.timespec import DAY_NAMES, TimeTrigger, describe, parse_time_trigger
-from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence
+from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence, while_listening
 from handlers.common import NEW, NEW_TEXT, answer_query, command, ensure_user, reply, zone_of
 from storage.models import Trigger, TriggerKind, TriggerStatus
 from storage.recalls import RecallRepository
@@ -108,12 +111,8 @@ def _last_word(cue: str) -> str:
 
 async def _edit_markup(update: Update, markup: InlineKeyboardMarkup | None) -> None:
     query = update.callback_query
-    if query is None or not isinstance(query.message, Message):
-        return
-    try:
-        await query.message.edit_reply_markup(reply_markup=markup)
-    except (BadRequest, TelegramError) as exc:
-        logger.info("keyboard of %s not changed: %s", query.message.message_id, type(exc).__name__)
+    if query is not None:
+        await edit_shown(query.message, reply_markup=markup)
 
 
 # ------------------------------------------------------------------ entry points
@@ -394,23 +393,20 @@ async def situation_text(update: Update, context: BotContext) -> int:
 
 
 async def situation_voice(update: Update, context: BotContext) -> int:
-    """Saves a spoken situation, transcribed."""
+    """Saves a spoken situation, heard by the voice pipeline while others are answered."""
     message = update.effective_message
-    if message is None or message.voice is None:
+    memo = voice.memo_of(message) if message is not None else None
+    if message is None or memo is None:
         return SITUATION
     user = await ensure_user(update, context)
-    try:
-        file = await context.bot.get_file(message.voice.file_id)
-        data = await file.download_as_bytearray()
-        transcript = await context.transcriber.transcribe(bytes(data), language=user.language)
-        words = transcript.text.strip()
-    except (TelegramError, TranscriptionError) as exc:
-        logger.info("spoken situation not transcribed: %s", type(exc).__name__)
-        words = ""
-    if not words:
+    heard = await voice.hear(
+        context.application, memo, chat_id=message.chat_id, language=user.language
+    )
+    if isinstance(heard, voice.NotHeard):
+        logger.info("spoken situation not heard: %s", heard.failure)
         await reply(update, texts.TRG_NO_WORDS)
         return SITUATION
-    return await _save_situation(update, context, words)
+    return await _save_situation(update, context, heard.text)
 
 
 # ------------------------------------------------------------------ saving
@@ -606,19 +602,16 @@ async def manage(update: Update, context: BotContext) -> None:
     message = query.message if isinstance(query.message, Message) else None
     if message is None:
         return
-    try:
-        if action == "undo":
-            await message.edit_text(texts.TRG_UNDONE)
-        elif confirm is not None:
-            keyboard = InlineKeyboardMarkup(
-                [[InlineKeyboardButton(texts.TRG_BUTTON_UNDO, callback_data=f"tg:undo:{row.id}")]]
-            )
-            await message.edit_text(confirm, reply_markup=keyboard)
-        else:
-            text, keyboard = await _listing(context, user.id)
-            await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-    except (BadRequest, TelegramError) as exc:
-        logger.info("trigger message %s not edited: %s", message.message_id, type(exc).__name__)
+    if action == "undo":
+        await edit_shown(message, texts.TRG_UNDONE)
+    elif confirm is not None:
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(texts.TRG_BUTTON_UNDO, callback_data=f"tg:undo:{row.id}")]]
+        )
+        await edit_shown(message, confirm, reply_markup=keyboard)
+    else:
+        text, keyboard = await _listing(context, user.id)
+        await edit_shown(message, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
 
 
 def register(application: BetweenApp) -> None:
@@ -640,9 +633,11 @@ def register(application: BetweenApp) -> None:
                 ],
                 SITUATION: [
                     MessageHandler(NEW_TEXT, situation_text),
-                    MessageHandler(NEW & filters.VOICE, situation_voice),
+                    # heard off the update loop: PTB holds the conversation in WAITING
+                    MessageHandler(NEW & filters.VOICE, situation_voice, block=False),
                     *not_answers(ask_situation),
                 ],
+                ConversationHandler.WAITING: while_listening("trg:"),
                 CONFIRM: [
                     CallbackQueryHandler(keep_as_situation, pattern=r"^trg:keep$"),
                     CallbackQueryHandler(time_instead, pattern=r"^trg:atime$"),
