@@ -35,7 +35,7 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandl
 from bot import texts, trigger_jobs, voice
 from bot.cards import cut, headline_of, spec_of, trigger_line, when_local
 from bot.context import BetweenApp, BotContext
-from bot.telegram_io import edit_shown
+from bot.telegram_io import drop_buttons, edit_shown
 from bot.timespec import DAY_NAMES, TimeTrigger, describe, parse_time_trigger
 from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence, while_listening
 from handlers.common import NEW, NEW_TEXT, answer_query, command, ensure_user, reply, zone_of
@@ -107,12 +107,6 @@ def _last_word(cue: str) -> str:
     """The word to suggest after /recall: the cue's last content word."""
     found = content_words(cue)
     return found[-1] if found else cut(cue, 20)
-
-
-async def _edit_markup(update: Update, markup: InlineKeyboardMarkup | None) -> None:
-    query = update.callback_query
-    if query is not None:
-        await edit_shown(query.message, reply_markup=markup)
 
 
 # ------------------------------------------------------------------ entry points
@@ -352,7 +346,7 @@ async def hour_chosen(update: Update, context: BotContext) -> int:
     if len(parts) != 4 or not parts[3].isdigit():
         return TIME
     _, _, day, hour = parts
-    await _edit_markup(update, None)
+    await drop_buttons(update)
     return await _read_phrase(update, context, f"{_day_phrase(day)} {int(hour):02d}:00")
 
 
@@ -371,7 +365,7 @@ async def keep_as_situation(update: Update, context: BotContext) -> int:
         await answer_query(query, texts.TRG_GONE)
         return ConversationHandler.END
     await answer_query(query)
-    await _edit_markup(update, None)
+    await drop_buttons(update)
     return await _save_situation(update, context, cue)
 
 
@@ -379,7 +373,7 @@ async def time_instead(update: Update, context: BotContext) -> int:
     """Asks for the time after all."""
     await answer_query(update.callback_query)
     context.user_data.pop(CUE_KEY, None)
-    await _edit_markup(update, None)
+    await drop_buttons(update)
     await ask_time(update, context)
     return TIME
 
