@@ -167,7 +167,7 @@ async def show(
         application.bot, capture.chat_id, edit_message_id, text, reply_markup=keyboard, or_send=True
     )
     if message_id is None:
-        logger.info("capture %s not shown", capture.id)
+        logger.warning("could not show capture %s", capture.id)
         return
     if message_id != capture.reply_message_id:
         await remember_reply(application, capture, message_id)
