@@ -17,7 +17,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
-from bot import conversation_timeouts, jobs, texts
+from bot import capturing, conversation_timeouts, jobs, texts
 from bot.config import Settings
 from bot.context import BetweenApp, BotContext, Services
 from bot.keys import ensure_canary, verify_key
@@ -69,8 +69,6 @@ async def register_commands(application: BetweenApp) -> None:
 
 async def post_init(application: BetweenApp) -> None:
     """Opens shared clients, then catches up with what happened while the bot was down."""
-    from handlers import capture
-
     services = application.bot_data
     await open_database(services)
     await load_transcriber(services)
@@ -79,7 +77,7 @@ async def post_init(application: BetweenApp) -> None:
         conversation_timeouts.restore(application, application.persistence)
     await jobs.rebuild_all(application)  # every scheduled job, from the rows (bot/jobs)
     try:
-        await capture.retry_unfinished(application)  # memos a crash or restart interrupted
+        await capturing.retry_unfinished(application)  # memos a crash or restart interrupted
     except Exception:
         logger.exception("retrying unfinished transcriptions failed")
 
@@ -119,6 +117,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         edits,
         errors,
         fallbacks,
+        fix,
         flood,
         help,
         privacy,
@@ -158,6 +157,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         reflection,
         triggers,
         recall,
+        fix,  # the ✎ Fix conversation, before capture takes any other text
         capture,
         edits,
         fallbacks,  # answers what no flow took: last

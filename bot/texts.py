@@ -129,6 +129,15 @@ DOWNLOAD_FAILED = (
 TRANSCRIBE_FAILED = (
     "Something went wrong while transcribing. The memo is saved; send /retry in a moment."
 )
+# a memo that could not be heard, by bot/voice.py's Failure (its error code)
+CAPTURE_NOT_HEARD = {
+    "too_long": TOO_LONG,
+    "too_big": TOO_BIG,
+    "undecodable": UNDECODABLE,
+    "no_speech": NO_SPEECH,
+    "download_failed": DOWNLOAD_FAILED,
+    "transcribe_failed": TRANSCRIBE_FAILED,
+}
 RETRYING = "Trying {count} {memos} again…"
 RETRY_BUSY = "I'm still working on your memo; the text comes as soon as it's ready."
 NOTHING_TO_RETRY = "Nothing to retry: every memo you sent has its text."
@@ -161,7 +170,7 @@ REFLECT_UNDECODABLE = (
     "I couldn't play that as audio. Could you record it again, or type your answer?"
 )
 REFLECT_VOICE_TOO_LONG = (
-    "That memo is longer than I can transcribe ({limit} min). Could you say it in a "
+    "That memo is longer than I can transcribe ({whole_minutes} min). Could you say it in a "
     "shorter one, or type it?"
 )
 REFLECT_VOICE_TOO_BIG = (
@@ -171,6 +180,15 @@ REFLECT_VOICE_TOO_BIG = (
 REFLECT_VOICE_FAILED = (
     "I couldn't transcribe that just now. Could you send it again in a moment, or type it?"
 )
+# a spoken answer that could not be heard, by bot/voice.py's Failure
+REFLECT_NOT_HEARD = {
+    "too_long": REFLECT_VOICE_TOO_LONG,
+    "too_big": REFLECT_VOICE_TOO_BIG,
+    "undecodable": REFLECT_UNDECODABLE,
+    "no_speech": REFLECT_NO_WORDS,
+    "download_failed": REFLECT_VOICE_FAILED,
+    "transcribe_failed": REFLECT_VOICE_FAILED,
+}
 REFLECT_LISTENING = (
     "One moment, I'm still listening to your memo. Send that again once I've shown you "
     "what I heard."

@@ -11,6 +11,10 @@ told so in one line, and the question is asked again. Shorter text that does not
 the state's own "I didn't understand" answer. A photo, sticker or other file holds no words:
 one line says what can be kept, and the question is asked again. Commands keep their own
 meaning in every state.
+
+While a spoken answer is still being heard (a `block=False` handler: PTB keeps the
+conversation in its WAITING state), `while_listening` keeps what arrives as a capture and
+says the memo is still being listened to; a button of the conversation gets "one moment".
 """
 
 from __future__ import annotations
@@ -18,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.ext import BaseHandler, MessageHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot import texts
 from bot.context import BotContext
 from handlers.capture import keep_message
-from handlers.common import NEW_AUDIO, NEW_OTHER, NEW_TEXT, reply
+from handlers.common import NEW, NEW_AUDIO, NEW_OTHER, NEW_TEXT, answer_query, reply
 
 SENTENCE_WORDS = 4
 
@@ -62,3 +66,28 @@ def not_answers(
     if text:
         handlers.append(MessageHandler(NEW_TEXT, keep))
     return handlers
+
+
+async def still_listening(update: Update, context: BotContext) -> None:
+    """Asks the person to wait while their memo is transcribed."""
+    await answer_query(update.callback_query, texts.REFLECT_LISTENING)
+
+
+async def kept_while_listening(update: Update, context: BotContext) -> None:
+    """Keeps what arrives while a spoken answer is transcribed, and says so."""
+    if await keep_message(update, context):
+        await reply(update, texts.REFLECT_KEPT_WHILE_LISTENING)
+    else:
+        await reply(update, texts.REFLECT_LISTENING)
+
+
+def while_listening(prefix: str) -> list[BaseHandler[Update, BotContext, None]]:
+    """The WAITING state's handlers: new messages are kept, buttons under `prefix` wait.
+
+    Args:
+        prefix: the callback data prefix (a regex) of the conversation's own buttons.
+    """
+    return [
+        MessageHandler(NEW & ~filters.COMMAND, kept_while_listening),
+        CallbackQueryHandler(still_listening, pattern=f"^{prefix}"),
+    ]

@@ -16,9 +16,9 @@ from telegram import Update
 from telegram.ext import MessageHandler, filters
 
 from bot import texts
+from bot.capturing import show_card
 from bot.context import BetweenApp, BotContext
 from handlers import reflection
-from handlers.capture import show_card
 from handlers.common import reply
 from storage.captures import CaptureRepository
 from storage.models import CaptureKind

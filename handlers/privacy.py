@@ -5,41 +5,34 @@ so they work even in the middle of a conversation, and stop the update there.
 
 /delete asks first; the confirm button names the person, when it was offered and a nonce
 kept in their user_data, so only that person can press it, only the latest offer counts,
-and only within CONFIRM_FOR. Then every row of theirs goes (children first, explicitly, so
-PostgreSQL needs no cascades), with their scheduled jobs, their conversation states and
-user_data, and any kept audio; SQLite's secure_delete zeroes the freed pages and a WAL
-checkpoint makes sure the text is gone from the files on disk too.
+and only within CONFIRM_FOR. Then bot/erasure.py removes every row of theirs, with their
+scheduled jobs, their conversation states and user_data, and any kept audio, and makes
+sure the text is gone from the database files on disk too.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import secrets
-import shutil
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-from sqlalchemy import select
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     filters,
 )
 
 from bot import export, texts
 from bot.context import BetweenApp, BotContext
-from bot.jobs import remove_user_jobs
+from bot.erasure import erase_everything
+from bot.telegram_io import edit_message
 from bot.zones import load_zone
 from handlers.common import answer_query, reply
-from storage.db import scrub_deleted
-from storage.models import Capture
 from storage.personal import PersonalDataRepository
 
 logger = logging.getLogger(__name__)
@@ -49,7 +42,6 @@ PREFIX = "priv:"
 CALLBACK = re.compile(r"^priv:(yes|no):(\d{1,20}):(\d{1,12}):([0-9a-f]{8})$")  # user, time, nonce
 OFFER_KEY = "delete_offer"  # user_data: the one /delete confirmation that is valid now
 CONFIRM_FOR = 15 * 60  # seconds a /delete confirmation stays valid
-AUDIO_DIR = Path("data") / "audio"  # where capture keeps audio on request: data/audio/{user}/
 
 
 # --------------------------------------------------------------------------- /export
@@ -159,94 +151,15 @@ async def on_confirm(update: Update, context: BotContext) -> None:
     raise ApplicationHandlerStop
 
 
-async def erase_everything(application: BetweenApp, user_id: int) -> dict[str, int]:
-    """Removes every row, job, conversation state and audio file of one person.
-
-    Args:
-        application: the running application.
-        user_id: the Telegram user id.
-
-    Returns:
-        Rows deleted per table name.
-    """
-    services = application.bot_data
-    assert services.sessionmaker is not None and services.engine is not None
-    async with services.sessionmaker() as session, session.begin():
-        paths = list(
-            await session.scalars(
-                select(Capture.audio_path).where(
-                    Capture.user_id == user_id, Capture.audio_path.is_not(None)
-                )
-            )
-        )
-        counts = await PersonalDataRepository(session).erase(user_id)
-    jobs = remove_user_jobs(application.job_queue, user_id)
-    conversations = forget_conversations(application, user_id)
-    files = await asyncio.to_thread(_remove_audio, user_id, [p for p in paths if p])
-    # off the files too: a WAL checkpoint on SQLite, VACUUM FULL + CHECKPOINT on PostgreSQL
-    await scrub_deleted(services.engine, list(counts))
-    logger.info(
-        "user %s deleted everything: %d rows (%s), %d jobs, %d conversations, %d audio files",
-        user_id,
-        sum(counts.values()),
-        ", ".join(f"{name} {n}" for name, n in counts.items()),
-        jobs,
-        conversations,
-        files,
-    )
-    return counts
-
-
-def forget_conversations(application: BetweenApp, user_id: int) -> int:
-    """Ends every conversation of this person in memory and drops their user_data.
-
-    PTB has no public call for ending one key's conversation; its handlers keep the states in
-    `_conversations` (a tracking dict, so persistence is told about the removal too).
-    """
-    forgotten = 0
-    for handlers in application.handlers.values():
-        for handler in handlers:
-            states = getattr(handler, "_conversations", None)
-            if not isinstance(handler, ConversationHandler) or states is None:
-                continue
-            for key in [k for k in states if user_id in k]:
-                states.pop(key, None)
-                forgotten += 1
-    application.drop_user_data(user_id)
-    return forgotten
-
-
-def _remove_audio(user_id: int, paths: list[str]) -> int:
-    removed = 0
-    for path in paths:
-        try:
-            Path(path).unlink()
-            removed += 1
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            logger.warning("could not remove an audio file of user %s: %s", user_id, exc.errno)
-    folder = AUDIO_DIR / str(user_id)
-    if folder.exists():
-        removed += sum(1 for p in folder.rglob("*") if p.is_file())
-        shutil.rmtree(folder, ignore_errors=True)
-    return removed
-
-
 # --------------------------------------------------------------------------- buttons
 
 
 async def _edit(query: CallbackQuery, text_: str) -> None:
     """Turns the confirmation into the outcome (no buttons left); sends it if editing fails."""
-    try:
-        await query.edit_message_text(text_, reply_markup=None)
-        return
-    except TelegramError as exc:
-        logger.info("edit of the /delete message failed: %s", type(exc).__name__)
-    try:
-        await query.get_bot().send_message(query.from_user.id, text_)
-    except TelegramError as exc:
-        logger.warning("reply after /delete failed: %s", type(exc).__name__)
+    message = query.message
+    chat_id = message.chat.id if message is not None else query.from_user.id
+    message_id = message.message_id if message is not None else None
+    await edit_message(query.get_bot(), chat_id, message_id, text_, or_send=True)
 
 
 def register(application: BetweenApp) -> None:

@@ -5,6 +5,7 @@ person's own paragraphs, answers, captures and situation cues (storage/search.py
 shown card is a Recall row whose "How did it go?" follow-up comes `followup_hours` later.
 An answer is a tap on the follow-up's buttons, or a reply (text or voice) to the follow-up,
 the card or the ping; replies to other messages are left to the other flows (captures).
+A spoken answer is heard by bot/voice.py in a background task, so nobody waits for it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from datetime import UTC, datetime, tzinfo
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -22,11 +22,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
+from bot import texts, voice
 from bot.clock import zone_of
 from bot.context import BetweenApp, BotContext
-from bot.errors import TranscriptionError
 from bot.jobs import followup
+from bot.telegram_io import edit_shown, in_background
 from bot.views import (
     cut,
     day_label,
@@ -48,7 +48,6 @@ logger = logging.getLogger(__name__)
 
 MAX_QUERY = 200
 MAX_OUTCOME = 2000
-MAX_VOICE_BYTES = 20 * 1024 * 1024
 REPLY_GROUP = -1  # before the flows in group 0, so a follow-up answer is not taken as a capture
 
 
@@ -129,29 +128,6 @@ def _ints(data: str, prefix: str) -> list[int] | None:
         return None
 
 
-async def _edit(
-    message: Message | None,
-    text: str | None,
-    markup: InlineKeyboardMarkup | None,
-    *,
-    html_mode: bool = True,
-) -> None:
-    """Edits a bot message in place; "not modified" and vanished messages are only logged."""
-    if message is None:
-        return
-    try:
-        if text is None:
-            await message.edit_reply_markup(reply_markup=markup)
-        else:
-            await message.edit_text(
-                text, parse_mode=ParseMode.HTML if html_mode else None, reply_markup=markup
-            )
-    except BadRequest as exc:
-        logger.info("edit of message %s skipped: %s", message.message_id, type(exc).__name__)
-    except TelegramError as exc:
-        logger.warning("edit of message %s failed: %s", message.message_id, type(exc).__name__)
-
-
 async def recall_button(update: Update, context: BotContext) -> None:
     """Browses to another session, or notes that it was read or whether it helped."""
     query = update.callback_query
@@ -188,7 +164,7 @@ async def recall_button(update: Update, context: BotContext) -> None:
                 recall.helped = bool(numbers[1])
             keyboard = await _keyboard(recalls, recall, user.id)
     await answer_query(query, None if action == "nav" else texts.RECALL_NOTED)
-    await _edit(message, text, keyboard)
+    await edit_shown(message, text, reply_markup=keyboard, parse_mode=ParseMode.HTML)
 
 
 async def _keyboard(
@@ -237,31 +213,7 @@ async def followup_button(update: Update, context: BotContext) -> None:
     await answer_query(query, texts.RECALL_NOTED)
     message = query.message if isinstance(query.message, Message) else None
     text = texts.FOLLOWUP_ANSWERED.format(headline=headline, choice=picked[1])
-    await _edit(message, text, None, html_mode=False)
-
-
-async def _words_of(update: Update, context: BotContext, language: str | None) -> str | None:
-    """The text of a message, or the transcript of its voice memo.
-
-    Returns:
-        The words; "" when a memo was heard but held none; None when it could not be heard.
-    """
-    message = update.effective_message
-    if message is None:
-        return ""
-    if message.text:
-        return message.text.strip()
-    voice = message.voice
-    if voice is None or (voice.file_size or 0) > MAX_VOICE_BYTES:
-        return None
-    try:
-        file = await context.bot.get_file(voice.file_id)
-        data = await file.download_as_bytearray()
-        transcript = await context.transcriber.transcribe(bytes(data), language=language)
-    except (TelegramError, TranscriptionError) as exc:
-        logger.info("follow-up voice answer not transcribed: %s", type(exc).__name__)
-        return None
-    return transcript.text.strip()
+    await edit_shown(message, text, reply_markup=None)
 
 
 def _followup_recall_id(message: Message) -> int | None:
@@ -294,21 +246,48 @@ async def outcome_reply(update: Update, context: BotContext) -> None:
         user = await UserRepository(session).get(tg_user.id)
     if recall is None or user is None:
         return  # not an answer: capture and the other flows take it
-    words = await _words_of(update, context, user.language)
-    if not words:
-        if words is None:  # a memo that could not be heard is kept, so /retry can try again
-            await keep_message(update, context)
-        await reply(update, texts.FOLLOWUP_NO_WORDS)
+    if message.text is not None:
+        await _store_outcome(update, context, user.id, recall.id, message.text.strip())
         raise ApplicationHandlerStop
+    # a voice reply is heard in the background: nobody waits for this person's memo
+    work = _hear_outcome(update, context, user.id, user.language, recall.id)
+    await in_background(context.application, work, update=update, name=f"outcome:{recall.id}")
+    raise ApplicationHandlerStop
+
+
+async def _hear_outcome(
+    update: Update, context: BotContext, user_id: int, language: str | None, recall_id: int
+) -> None:
+    """Hears a spoken answer to "How did it go?" and stores its words with the recall."""
+    message = update.effective_message
+    memo = voice.memo_of(message) if message is not None else None
+    if message is None or memo is None:
+        return
+    heard = await voice.hear(context.application, memo, chat_id=message.chat_id, language=language)
+    if isinstance(heard, voice.Heard):
+        await _store_outcome(update, context, user_id, recall_id, heard.text)
+        return
+    logger.info("follow-up voice answer not heard: %s", heard.failure)
+    if heard.failure != voice.Failure.NO_SPEECH:
+        await keep_message(update, context)  # a memo that could not be heard: /retry tries again
+    await reply(update, texts.FOLLOWUP_NO_WORDS)
+
+
+async def _store_outcome(
+    update: Update, context: BotContext, user_id: int, recall_id: int, words: str
+) -> None:
+    """Adds the words to how the recall went (or asks for a few, when there are none)."""
+    if not words:
+        await reply(update, texts.FOLLOWUP_NO_WORDS)
+        return
     async with context.db() as session, session.begin():
-        row = await RecallRepository(session).get(user.id, recall.id)
+        row = await RecallRepository(session).get(user_id, recall_id)
         if row is not None:
             words = cut(words, MAX_OUTCOME)
             row.outcome = f"{row.outcome}\n{words}" if row.outcome else words
             row.answered_at = utcnow()
-    logger.info("outcome of recall %s stored (%d characters)", recall.id, len(words))
+    logger.info("outcome of recall %s stored (%d characters)", recall_id, len(words))
     await reply(update, texts.FOLLOWUP_KEPT)
-    raise ApplicationHandlerStop
 
 
 def register(application: BetweenApp) -> None:

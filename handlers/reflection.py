@@ -2,7 +2,9 @@
 
 The cue comes first (the session's landed sentence, else its captures and marks), then the
 questions one at a time; each answer by text or voice (transcribed and shown back). The bot
-only joins the answers (`assemble`); it never writes or rephrases them.
+only joins the answers (bot/paragraph.py's `assemble`); it never writes or rephrases them.
+A spoken answer is heard by bot/voice.py in a `block=False` handler: other people are
+answered meanwhile, and what this person sends while it is heard is kept as a capture.
 
 State lives in two places, so a restart resumes at the same question: the answers and the
 question number in the draft row (written as each answer comes), the conversation state in
@@ -11,22 +13,22 @@ PTB persistence (`storage/persistence.py`). `/cancel` keeps the draft; `/reflect
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
-from bot import texts
+from bot import texts, voice
 from bot.clock import last_therapy, naive, zone_of
 from bot.context import BetweenApp, BotContext
-from bot.errors import AudioDecodeError, AudioTooLongError, NoPersonError, TranscriptionError
+from bot.errors import NoPersonError
+from bot.paragraph import assemble
+from bot.telegram_io import drop_buttons
 from bot.views import EVENING_START, cue_text
-from handlers.asking import not_answers
+from handlers.asking import not_answers, while_listening
 from handlers.capture import keep_message
 from handlers.common import (
     NEW,
@@ -37,7 +39,7 @@ from handlers.common import (
     local_now,
     reply,
 )
-from storage.models import Reflection, ReflectionStatus, User
+from storage.models import Reflection, ReflectionStatus
 from storage.reflections import (
     QUESTIONS,
     REVIEW_STEP,
@@ -62,26 +64,6 @@ REMEMBERED_ANSWERS = 12
 MAX_ANSWER = 1300  # three answers and a heading still fit one Telegram message (4096)
 MAX_PARAGRAPH = 3900
 QUIET = timedelta(hours=12)  # a conversation left this long ends; /reflect resumes the draft
-GET_FILE_LIMIT = 20 * 1024 * 1024  # the Bot API refuses to hand bots larger files
-_CLOSERS = "\"'”’»)]"
-
-
-def assemble(parts: tuple[str | None, ...] | list[str | None]) -> str:
-    """Joins the answers as sentences: only the person's words, skipped ones left out.
-
-    Each answer gets its whitespace tidied, a capital first letter and a closing full stop if
-    it has no closing punctuation; nothing else is added or changed.
-    """
-    sentences = []
-    for part in parts:
-        words = " ".join((part or "").split())
-        if not words:
-            continue
-        words = words[0].upper() + words[1:]
-        if not words.rstrip(_CLOSERS).endswith((".", "!", "?", "…")):
-            words += "."
-        sentences.append(words)
-    return " ".join(sentences)
 
 
 # ---------------------------------------------------------------------- keyboards
@@ -127,17 +109,6 @@ def trigger_keyboard(reflection_id: int) -> InlineKeyboardMarkup:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-async def _drop_buttons(update: Update) -> None:
-    """Removes the inline buttons of the message that was tapped (so it can't be tapped twice)."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return
-    try:
-        await query.edit_message_reply_markup(reply_markup=None)
-    except TelegramError as exc:
-        logger.debug("could not remove buttons: %s", type(exc).__name__)
 
 
 def _user_id(update: Update) -> int:
@@ -280,7 +251,7 @@ async def begin(update: Update, context: BotContext) -> int:
     """Shows the cue and asks the first question, or resumes the open draft where it was."""
     await answer_query(update.callback_query)
     if update.callback_query is not None:
-        await _drop_buttons(update)
+        await drop_buttons(update)
     user = await ensure_user(update, context)
     tz = zone_of(user)
     now = local_now(user)
@@ -351,23 +322,22 @@ async def ask_again(update: Update, context: BotContext) -> int:
 
 
 async def on_voice(update: Update, context: BotContext) -> int:
-    """Transcribes a spoken answer, stores it and shows it back for a yes or a fix."""
+    """Hears a spoken answer, stores it and shows it back for a yes or a fix."""
     message = update.effective_message
-    media = (message.voice or message.audio) if message is not None else None
-    if message is None or media is None:
-        return QUESTION
-    limit = context.settings.max_voice_seconds
-    duration = media.to_dict().get("duration")  # whole seconds, without PTB's deprecation
-    if isinstance(duration, int | float) and duration > limit:
-        await reply(update, texts.REFLECT_VOICE_TOO_LONG.format(limit=max(1, limit // 60)))
-        return QUESTION
-    if media.file_size and media.file_size > GET_FILE_LIMIT:
-        await reply(update, texts.REFLECT_VOICE_TOO_BIG)
+    memo = voice.memo_of(message) if message is not None else None
+    if message is None or memo is None:
         return QUESTION
     user = await ensure_user(update, context)
-    text = await _transcribe(update, context, message, user)
-    if text is None:
+    heard = await voice.hear(
+        context.application, memo, chat_id=message.chat_id, language=user.language
+    )
+    if isinstance(heard, voice.NotHeard):
+        limit = context.settings.max_voice_seconds
+        await reply(
+            update, voice.failure_text(heard.failure, texts.REFLECT_NOT_HEARD, max_seconds=limit)
+        )
         return QUESTION
+    text = heard.text
     if len(text) > MAX_ANSWER:
         await keep_message(update, context)
         await reply(update, texts.REFLECT_KEPT_LONG.format(length=len(text), limit=MAX_ANSWER))
@@ -378,45 +348,6 @@ async def on_voice(update: Update, context: BotContext) -> int:
     step = min(max(1, draft.step), QUESTIONS)
     await reply(update, texts.REFLECT_HEARD.format(text=text), reply_markup=heard_keyboard(step))
     return QUESTION
-
-
-async def _transcribe(
-    update: Update, context: BotContext, message: Message, user: User
-) -> str | None:
-    """The memo's words, or None after telling the person kindly what went wrong."""
-    media = message.voice or message.audio
-    if media is None:
-        return None
-    with contextlib.suppress(TelegramError):
-        await message.get_bot().send_chat_action(message.chat_id, ChatAction.TYPING)
-    try:
-        file = await media.get_file()
-        audio = bytes(await file.download_as_bytearray())
-    except TelegramError as exc:
-        logger.warning("reflection voice download failed: %s", type(exc).__name__)
-        await reply(update, texts.REFLECT_VOICE_FAILED)
-        return None
-    transcriber = context.transcriber
-    language = user.language if transcriber.multilingual else None
-    try:
-        transcript = await transcriber.transcribe(audio, language=language)
-    except AudioTooLongError:
-        limit = context.settings.max_voice_seconds
-        await reply(update, texts.REFLECT_VOICE_TOO_LONG.format(limit=max(1, limit // 60)))
-        return None
-    except AudioDecodeError:
-        logger.info("reflection voice from user %s undecodable (%d bytes)", user.id, len(audio))
-        await reply(update, texts.REFLECT_UNDECODABLE)
-        return None
-    except TranscriptionError as exc:
-        logger.warning("reflection transcription failed: %s", type(exc).__name__)
-        await reply(update, texts.REFLECT_VOICE_FAILED)
-        return None
-    text = transcript.text.strip()
-    if not text:
-        await reply(update, texts.REFLECT_NO_WORDS)
-        return None
-    return text
 
 
 def _step_of(update: Update) -> int | None:
@@ -445,14 +376,14 @@ async def on_keep(update: Update, context: BotContext) -> int:
         await answer_query(update.callback_query, texts.REFLECT_STALE)
         return QUESTION
     await answer_query(update.callback_query)
-    await _drop_buttons(update)
+    await drop_buttons(update)
     return await _ask(update, context, draft)
 
 
 async def on_fix(update: Update, context: BotContext) -> int:
     """Asks for the corrected answer as text."""
     await answer_query(update.callback_query)
-    await _drop_buttons(update)
+    await drop_buttons(update)
     await reply(update, texts.REFLECT_TYPE_FIX)
     return QUESTION
 
@@ -483,19 +414,6 @@ async def on_back(update: Update, context: BotContext) -> int:
     return await _ask(update, context, draft)
 
 
-async def still_listening(update: Update, context: BotContext) -> None:
-    """Asks the person to wait while their memo is transcribed."""
-    await answer_query(update.callback_query, texts.REFLECT_LISTENING)
-
-
-async def kept_while_listening(update: Update, context: BotContext) -> None:
-    """Keeps what arrives while a spoken answer is transcribed, and says so."""
-    if await keep_message(update, context):
-        await reply(update, texts.REFLECT_KEPT_WHILE_LISTENING)
-    else:
-        await reply(update, texts.REFLECT_LISTENING)
-
-
 # ---------------------------------------------------------------------- the paragraph
 
 
@@ -510,7 +428,7 @@ async def on_redo(update: Update, context: BotContext) -> int:
     draft = await _load(update, context, change)
     if draft is None:
         return await _gone(update, context)
-    await _drop_buttons(update)
+    await drop_buttons(update)
     context.user_data[REDO_KEY] = True
     return await _ask(update, context, draft)
 
@@ -588,7 +506,7 @@ async def on_save(update: Update, context: BotContext) -> int:
         await reply(update, texts.REFLECT_NOTHING, reply_markup=review_keyboard(can_save=False))
         return REVIEW
     reflection_id, version, therapy_day = saved
-    await _drop_buttons(update)
+    await drop_buttons(update)
     context.user_data.pop(DRAFT_KEY, None)
     context.user_data.pop(REDO_KEY, None)
     logger.info("reflection %s saved for user %s (version %s)", reflection_id, user_id, version)
@@ -673,8 +591,7 @@ def register(application: BetweenApp) -> None:
                     *not_answers(type_please),
                 ],
                 WAITING: [
-                    MessageHandler(NEW & ~filters.COMMAND, kept_while_listening),
-                    CallbackQueryHandler(still_listening, pattern=f"^{PREFIX}"),
+                    *while_listening(PREFIX),
                 ],
             },
             fallbacks=[command("cancel", on_cancel)],

@@ -9,6 +9,10 @@ How typed text is read is `bot.timespec.read_moment`: a situation is saved, a ti
 confirmed, a bad time's "I didn't understand; try thu 08:00" comes back with the day
 buttons, and anything else is offered as a situation with a yes/no confirm.
 
+A spoken situation is heard by bot/voice.py in a `block=False` handler, so other people are
+answered meanwhile; what the person sends while it is heard is kept as a capture
+(handlers/asking.py's `while_listening`).
+
 Entry points: the buttons the reflection flow shows after saving (`trg:time:{id}`,
 `trg:sit:{id}`, `trg:later`; the reflection must belong to the presser), `/trigger [TEXT]`
 (the latest saved paragraph) and "Change" in /triggers (`tg:edit:{id}`).
@@ -21,19 +25,18 @@ from datetime import UTC, datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
-from bot import texts
+from bot import texts, voice
 from bot.clock import zone_of
 from bot.context import BetweenApp, BotContext
-from bot.errors import TranscriptionError
 from bot.jobs import trigger
 from bot.moments import TimeTrigger, describe
+from bot.telegram_io import drop_buttons, edit_shown
 from bot.texts import DAY_NAMES
 from bot.timespec import MAX_CUE, read_moment
 from bot.views import cut, headline_of, spec_of, trigger_line, when_local
-from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence
+from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence, while_listening
 from handlers.common import NEW, NEW_TEXT, answer_query, command, ensure_user, reply
 from storage.models import Trigger, TriggerKind, TriggerStatus
 from storage.recalls import RecallRepository
@@ -90,16 +93,6 @@ def _last_word(cue: str) -> str:
     """The word to suggest after /recall: the cue's last content word."""
     found = content_words(cue)
     return found[-1] if found else cut(cue, 20)
-
-
-async def _edit_markup(update: Update, markup: InlineKeyboardMarkup | None) -> None:
-    query = update.callback_query
-    if query is None or not isinstance(query.message, Message):
-        return
-    try:
-        await query.message.edit_reply_markup(reply_markup=markup)
-    except (BadRequest, TelegramError) as exc:
-        logger.info("keyboard of %s not changed: %s", query.message.message_id, type(exc).__name__)
 
 
 # ------------------------------------------------------------------ entry points
@@ -307,7 +300,7 @@ async def hour_chosen(update: Update, context: BotContext) -> int:
     if len(parts) != 4 or not parts[3].isdigit():
         return TIME
     _, _, day, hour = parts
-    await _edit_markup(update, None)
+    await drop_buttons(update)
     return await _read_phrase(update, context, f"{_day_phrase(day)} {int(hour):02d}:00")
 
 
@@ -326,7 +319,7 @@ async def keep_as_situation(update: Update, context: BotContext) -> int:
         await answer_query(query, texts.TRG_GONE)
         return ConversationHandler.END
     await answer_query(query)
-    await _edit_markup(update, None)
+    await drop_buttons(update)
     return await _save_situation(update, context, cue)
 
 
@@ -334,7 +327,7 @@ async def time_instead(update: Update, context: BotContext) -> int:
     """Asks for the time after all."""
     await answer_query(update.callback_query)
     context.user_data.pop(CUE_KEY, None)
-    await _edit_markup(update, None)
+    await drop_buttons(update)
     await ask_time(update, context)
     return TIME
 
@@ -348,23 +341,20 @@ async def situation_text(update: Update, context: BotContext) -> int:
 
 
 async def situation_voice(update: Update, context: BotContext) -> int:
-    """Saves a spoken situation, transcribed."""
+    """Saves a spoken situation, heard by the voice pipeline while others are answered."""
     message = update.effective_message
-    if message is None or message.voice is None:
+    memo = voice.memo_of(message) if message is not None else None
+    if message is None or memo is None:
         return SITUATION
     user = await ensure_user(update, context)
-    try:
-        file = await context.bot.get_file(message.voice.file_id)
-        data = await file.download_as_bytearray()
-        transcript = await context.transcriber.transcribe(bytes(data), language=user.language)
-        words = transcript.text.strip()
-    except (TelegramError, TranscriptionError) as exc:
-        logger.info("spoken situation not transcribed: %s", type(exc).__name__)
-        words = ""
-    if not words:
+    heard = await voice.hear(
+        context.application, memo, chat_id=message.chat_id, language=user.language
+    )
+    if isinstance(heard, voice.NotHeard):
+        logger.info("spoken situation not heard: %s", heard.failure)
         await reply(update, texts.TRG_NO_WORDS)
         return SITUATION
-    return await _save_situation(update, context, words)
+    return await _save_situation(update, context, heard.text)
 
 
 # ------------------------------------------------------------------ saving
@@ -560,19 +550,16 @@ async def manage(update: Update, context: BotContext) -> None:
     message = query.message if isinstance(query.message, Message) else None
     if message is None:
         return
-    try:
-        if action == "undo":
-            await message.edit_text(texts.TRG_UNDONE)
-        elif confirm is not None:
-            keyboard = InlineKeyboardMarkup(
-                [[InlineKeyboardButton(texts.TRG_BUTTON_UNDO, callback_data=f"tg:undo:{row.id}")]]
-            )
-            await message.edit_text(confirm, reply_markup=keyboard)
-        else:
-            text, keyboard = await _listing(context, user.id)
-            await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-    except (BadRequest, TelegramError) as exc:
-        logger.info("trigger message %s not edited: %s", message.message_id, type(exc).__name__)
+    if action == "undo":
+        await edit_shown(message, texts.TRG_UNDONE)
+    elif confirm is not None:
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(texts.TRG_BUTTON_UNDO, callback_data=f"tg:undo:{row.id}")]]
+        )
+        await edit_shown(message, confirm, reply_markup=keyboard)
+    else:
+        text, keyboard = await _listing(context, user.id)
+        await edit_shown(message, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
 
 
 def register(application: BetweenApp) -> None:
@@ -594,9 +581,11 @@ def register(application: BetweenApp) -> None:
                 ],
                 SITUATION: [
                     MessageHandler(NEW_TEXT, situation_text),
-                    MessageHandler(NEW & filters.VOICE, situation_voice),
+                    # heard off the update loop: PTB holds the conversation in WAITING
+                    MessageHandler(NEW & filters.VOICE, situation_voice, block=False),
                     *not_answers(ask_situation),
                 ],
+                ConversationHandler.WAITING: while_listening("trg:"),
                 CONFIRM: [
                     CallbackQueryHandler(keep_as_situation, pattern=r"^trg:keep$"),
                     CallbackQueryHandler(time_instead, pattern=r"^trg:atime$"),

@@ -14,7 +14,7 @@ import pytest
 from faster_whisper.audio import decode_audio
 from sqlalchemy import insert, select
 
-from handlers.capture import TOO_BIG, precheck
+from bot.voice import Failure, precheck
 from storage.models import Capture, CaptureKind, CaptureStatus, TherapySession
 from storage.sessions import utcnow
 from tests.telegram_server import TelegramTestServer
@@ -97,7 +97,7 @@ async def test_file_over_20_mb_is_refused_with_the_local_server_hint(
 def test_over_20_mb_is_refused_without_asking_api_telegram_org(make_settings) -> None:
     big = Capture(file_size=25 * 1024 * 1024, duration=30)
     official = make_settings(telegram_api_base_url="https://api.telegram.org")
-    assert precheck(big, official) == TOO_BIG
+    assert precheck(big, official) == Failure.TOO_BIG
     local = make_settings(telegram_api_base_url="http://localhost:8081")
     assert precheck(big, local) is None  # a local Bot API server serves files up to 2 GB
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.clock import last_therapy
+from bot.paragraph import assemble
 from bot.views import cue_text
-from handlers.reflection import assemble
 from storage.models import (
     Capture,
     CaptureKind,

@@ -21,7 +21,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from handlers.privacy import erase_everything
+from bot.erasure import erase_everything
 from storage.db import alembic_config, create_engine, create_sessionmaker, migrate
 from storage.models import (
     Base,

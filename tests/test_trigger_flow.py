@@ -332,6 +332,35 @@ async def test_a_spoken_situation_is_transcribed_and_found(
         assert (await alice.next_message()).text.startswith("I can stay in the room")
 
 
+async def test_others_are_answered_while_a_spoken_situation_is_heard(
+    server: TelegramTestServer, start_bot
+) -> None:
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(db, 711)
+        rid = await add_reflection(db, 711, "I can stay in the room")
+        alice = server.person(user_id=711)
+        bob = server.person(user_id=712, first_name="Bob")
+        alice.command("trigger")
+        alice.press(f"trg:sit:{rid}", await alice.next_message())
+        assert "What's the situation?" in (await alice.next_message()).text
+        server.delay_next("download", 4)  # the spoken situation is still being heard
+        alice.send_voice(FIXTURES / "speech_02.ogg")
+        assert await server.wait_for(lambda: len(server.calls("getFile")) == 1, 10)
+        bob.command("help")
+        assert "/recall" in (await bob.next_message(timeout=3)).text
+        assert not await triggers_of(db, 711)  # Alice's memo is still being heard
+        # what Alice sends meanwhile is kept, not swallowed and not taken as the situation
+        alice.send_text("a sentence while my memo is heard")
+        replies = [(await alice.next_message(timeout=3)).text for _ in range(2)]
+        assert replies[0].startswith("a sentence while my memo is heard\n\nSaved to your")
+        assert "still listening" in replies[1]
+        saved = await alice.next_message(timeout=60)
+        assert "Saved as a situation" in saved.text and "partner" in saved.text.lower()
+        (row,) = await triggers_of(db, 711)
+        assert row.kind == TriggerKind.SITUATION and "money" in (row.keywords or "")
+
+
 async def test_a_half_set_moment_survives_a_restart(server: TelegramTestServer, start_bot) -> None:
     alice = server.person(user_id=710)
     async with start_bot() as app:
