@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from typing import cast
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
@@ -133,17 +134,21 @@ def build_application(settings: Settings, services: Services | None = None) -> B
     services = services or Services(settings=settings)
     persistence = DatabasePersistence(services, open_database)
     root = settings.telegram_api_base_url
-    application: BetweenApp = (
+    # PTB asks for a bot_data class to instantiate; this factory hands out the one Services
+    context_types = ContextTypes(context=BotContext, bot_data=lambda: services)  # type: ignore[call-overload]
+    # PTB's builder types its result generically; it is built with exactly BetweenApp's parts
+    application = cast(
+        "BetweenApp",
         ApplicationBuilder()
         .token(settings.token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
-        .context_types(ContextTypes(context=BotContext, bot_data=lambda: services))  # type: ignore[arg-type]
+        .context_types(context_types)
         .rate_limiter(RetryingRateLimiter(max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .persistence(persistence)
-        .build()
+        .build(),
     )
     # Order matters: the first matching handler in a group wins, so conversations that take
     # free text come before capture, which keeps any other text or voice as a capture.

@@ -159,7 +159,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Reads settings, turning a validation error into one ConfigError line per the design."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]  # values are validated by pydantic
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]).upper() if error["loc"] else "WEBHOOK_SECRET"

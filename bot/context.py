@@ -1,4 +1,5 @@
-"""The typed context every handler and job receives: `context.db`, `.transcriber`, `.settings`.
+"""The typed context every handler and job receives: `context.db`, `.transcriber`, `.settings`,
+`.person` (what this person's open conversations remember) and `.application`.
 
 Services live in one `Services` object used as PTB's `bot_data`, created by `build_application`
 and filled in `post_init` (database, Whisper model), so nothing is built at import time.
@@ -7,12 +8,14 @@ and filled in `post_init` (database, Whisper model), so nothing is built at impo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.errors import NoPersonError
+from storage.persistence import PersonData
 
 if TYPE_CHECKING:
     from bot.transcription import Transcriber
@@ -34,8 +37,21 @@ class Services:
     transcribing: set[int] = field(default_factory=set)
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):
+class BotContext(CallbackContext[ExtBot[None], PersonData, dict[Any, Any], Services]):
     """CallbackContext with typed access to the services the handlers need."""
+
+    @property
+    def application(self) -> BetweenApp:  # type: ignore[override]  # PTB's is generic in ST
+        """The running Application, typed as this bot's (PTB types it generically)."""
+        return cast("BetweenApp", self._application)
+
+    @property
+    def person(self) -> PersonData:
+        """This update's person's conversation memory (every flow's update has a person)."""
+        data = self.user_data
+        if data is None:
+            raise NoPersonError(-1)
+        return data
 
     @property
     def services(self) -> Services:
@@ -59,4 +75,4 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], S
         return self.bot_data.transcriber
 
 
-BetweenApp = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], Services, Any]
+BetweenApp = Application[ExtBot[None], BotContext, PersonData, dict[Any, Any], Services, Any]

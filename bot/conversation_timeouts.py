@@ -11,6 +11,7 @@ conversation is ended the way PTB ends it.
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +100,7 @@ def end(handler: Conversation, key: ConversationKey) -> bool:
     """
     if key in handler.timeout_jobs:
         return False
-    states: dict[Any, object] = handler._conversations  # private: PTB has no public way
+    states: MutableMapping[Any, object] = handler._conversations  # private: PTB has no public way
     if states.get(key) is None:
         return False
     handler._update_state(ConversationHandler.END, key)  # private: what PTB its timeout calls

@@ -95,7 +95,10 @@ def _quote(text: str | None) -> str:
 
 
 def _value(value: object) -> str:
-    return getattr(value, "value", value) if value is not None else ""  # type: ignore[return-value]
+    """An enum's stored value, or the value itself, as text ("" for None)."""
+    if value is None:
+        return ""
+    return str(getattr(value, "value", value))
 
 
 def _settings(user: Row) -> list[str]:
@@ -162,7 +165,12 @@ def _trigger(row: Row, zone: tzinfo) -> list[str]:
 
 
 def _recall(row: Row, zone: tzinfo) -> list[str]:
-    helped = {True: "it helped", False: "it didn't help"}.get(row.get("helped"), "")
+    helped_value = row.get("helped")
+    helped = (
+        {True: "it helped", False: "it didn't help"}.get(helped_value, "")
+        if isinstance(helped_value, bool)
+        else ""
+    )
     parts = [_when(row.get("created_at"), zone), str(_value(row.get("source")))]
     if row.get("read_at"):
         parts.append("read")

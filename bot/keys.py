@@ -22,7 +22,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import Column, Table, Text, func, insert, inspect, select, text, type_coerce
+from sqlalchemy import (
+    Column,
+    Table,
+    Text,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import TypeCoerce
@@ -112,7 +123,7 @@ def _count_plain(conn: Connection) -> int:
 def _ensure_canary(conn: Connection, cipher: TextCipher | None) -> None:
     if cipher is None or _canary(conn) is not None:
         return
-    conn.execute(insert(Meta.__table__).values(key=CANARY_KEY, value=cipher.encrypt(CANARY_TEXT)))
+    conn.execute(insert(Meta).values(key=CANARY_KEY, value=cipher.encrypt(CANARY_TEXT)))
     logger.info("encryption canary written")
     plain = _count_plain(conn)
     if plain:
@@ -193,14 +204,11 @@ def _rotate(conn: Connection, cipher: TextCipher) -> RotationReport:
                 .where(*where)
                 .values({column.name: type_coerce(new, Text()), **untouched})
             )
-    meta = Meta.__table__
     canary = _canary(conn)
     if canary is None:
-        conn.execute(insert(meta).values(key=CANARY_KEY, value=cipher.encrypt(CANARY_TEXT)))
+        conn.execute(insert(Meta).values(key=CANARY_KEY, value=cipher.encrypt(CANARY_TEXT)))
     else:
-        conn.execute(
-            meta.update().where(meta.c.key == CANARY_KEY).values(value=cipher.rotate(canary))
-        )
+        conn.execute(update(Meta).where(Meta.key == CANARY_KEY).values(value=cipher.rotate(canary)))
     return report
 
 

@@ -424,7 +424,7 @@ def _dateparse(phrase: str, now: dt.datetime, tz: TzInfo) -> dt.datetime | None:
         found = dateparser.parse(phrase, languages=["en"], settings=settings)
     except Exception:  # dateparser has raised odd errors on odd input; it is only a fallback
         return None
-    if found is None or found.tzinfo is None:
+    if not isinstance(found, dt.datetime) or found.tzinfo is None:
         return None
     return found
 

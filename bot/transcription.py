@@ -26,7 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from bot.errors import AudioDecodeError, AudioTooLongError, TranscriptionError
 
@@ -120,7 +120,7 @@ def _decode(audio: Audio, max_seconds: float | None) -> np.ndarray:
     if samples.size == 0:
         raise AudioDecodeError(f"{_describe(audio)} contains no audio samples")
     _check_length(samples.size / SAMPLE_RATE, max_seconds)
-    return samples
+    return cast("np.ndarray[Any, Any]", samples)
 
 
 class _PooledTranscriber:
@@ -347,7 +347,7 @@ class OpenAIWhisperTranscriber(_PooledTranscriber):
             raise AudioDecodeError(f"{_describe(audio)} is not decodable audio") from exc
         if samples.size == 0:
             raise AudioDecodeError(f"{_describe(audio)} contains no audio samples")
-        return samples
+        return cast("np.ndarray[Any, Any]", samples)
 
 
 def resolve_model(settings: Settings) -> str:

@@ -45,7 +45,7 @@ def spec_of(row: Trigger) -> TimeTrigger:
     """The timespec view of a stored time trigger."""
     days = tuple(int(d) for d in (row.weekdays or "").split(",") if d.strip().isdigit())
     return TimeTrigger(
-        kind=row.recurrence or "once",  # type: ignore[arg-type]
+        kind=row.recurrence or "once",  # type: ignore[arg-type]  # a stored str of the Literal
         weekdays=days,
         at=row.at_time or dt.time(0),
         once_at=aware(row.once_at) if row.once_at else None,

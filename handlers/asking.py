@@ -20,6 +20,7 @@ says the memo is still being listened to; a button of the conversation gets "one
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
@@ -48,7 +49,7 @@ async def keep_and_ask_again(update: Update, context: BotContext, ask_again: Ask
 
 def not_answers(
     ask_again: AskAgain, *, text: bool = False
-) -> list[BaseHandler[Update, BotContext, None]]:
+) -> list[BaseHandler[Update, BotContext, Any]]:
     """Handlers that end a state's list: audio and wordless messages, and text when `text`.
 
     Args:
@@ -59,7 +60,7 @@ def not_answers(
     async def keep(update: Update, context: BotContext) -> None:
         await keep_and_ask_again(update, context, ask_again)
 
-    handlers: list[BaseHandler[Update, BotContext, None]] = [
+    handlers: list[BaseHandler[Update, BotContext, Any]] = [
         MessageHandler(NEW_AUDIO, keep),
         MessageHandler(NEW_OTHER, keep),
     ]
@@ -81,7 +82,7 @@ async def kept_while_listening(update: Update, context: BotContext) -> None:
         await reply(update, texts.REFLECT_LISTENING)
 
 
-def while_listening(prefix: str) -> list[BaseHandler[Update, BotContext, None]]:
+def while_listening(prefix: str) -> list[BaseHandler[Update, BotContext, Any]]:
     """The WAITING state's handlers: new messages are kept, buttons under `prefix` wait.
 
     Args:

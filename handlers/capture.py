@@ -83,7 +83,7 @@ async def _new_capture(
             status=status,
             chat_id=message.chat_id,
             message_id=message.message_id,
-            **values,  # type: ignore[arg-type]
+            **values,  # type: ignore[arg-type]  # each caller passes the Capture columns it sets
         )
     logger.info(
         "capture %s user %s: %s saved to %s session %s",
@@ -256,7 +256,8 @@ async def _land(update: Update, context: BotContext, user_id: int, capture_id: i
         return
     logger.info("capture %s marked as landed by user %s", capture_id, user_id)
     await answer_query(query, texts.LANDED)
-    await edit_shown(query.message, reply_markup=card_keyboard(capture))
+    if query is not None:
+        await edit_shown(query.message, reply_markup=card_keyboard(capture))
     for other in before:
         if other.reply_message_id:
             await edit_message(

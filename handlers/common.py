@@ -60,7 +60,7 @@ async def reply(update: Update, text: str, **kwargs: object) -> Message | None:
     if chat is None:
         return None
     try:
-        return await chat.send_message(text, **kwargs)  # type: ignore[arg-type]
+        return await chat.send_message(text, **kwargs)  # type: ignore[arg-type]  # send_message's keywords
     except TelegramError as exc:
         logger.warning("reply failed in chat %s: %s", chat.id, type(exc).__name__)
         return None

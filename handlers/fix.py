@@ -49,7 +49,7 @@ async def fix_start(update: Update, context: BotContext) -> int:
         await answer_query(query, texts.GONE)
         return ConversationHandler.END
     await answer_query(query)
-    context.user_data["fix_capture"] = capture.id
+    context.person["fix_capture"] = capture.id
     await reply(update, texts.ASK_FIX)
     return FIXING
 
@@ -60,7 +60,7 @@ async def fix_text(update: Update, context: BotContext) -> int:
     user = update.effective_user
     if message is None or not message.text or user is None:
         return FIXING
-    capture_id = context.user_data.pop("fix_capture", None)
+    capture_id = context.person.pop("fix_capture", None)
     capture = session = None
     if isinstance(capture_id, int):
         async with context.db() as s, s.begin():
@@ -94,14 +94,14 @@ async def fix_not_text(update: Update, context: BotContext) -> int:
 
 async def fix_cancel(update: Update, context: BotContext) -> int:
     """Leaves the capture as it was."""
-    context.user_data.pop("fix_capture", None)
+    context.person.pop("fix_capture", None)
     await reply(update, texts.FIX_CANCELLED)
     return ConversationHandler.END
 
 
 async def fix_timeout(update: Update, context: BotContext) -> None:
     """Forgets a ✎ nobody finished, so a later capture is not taken as the correction."""
-    context.user_data.pop("fix_capture", None)
+    context.person.pop("fix_capture", None)
 
 
 def register(application: BetweenApp) -> None:

@@ -17,6 +17,7 @@ import re
 import secrets
 import time
 from datetime import UTC, datetime
+from typing import Final
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 GROUP = -1
 PREFIX = "priv:"
 CALLBACK = re.compile(r"^priv:(yes|no):(\d{1,20}):(\d{1,12}):([0-9a-f]{8})$")  # user, time, nonce
-OFFER_KEY = "delete_offer"  # user_data: the one /delete confirmation that is valid now
+OFFER_KEY: Final = "delete_offer"  # user_data: the one /delete confirmation that is valid now
 CONFIRM_FOR = 15 * 60  # seconds a /delete confirmation stays valid
 
 
@@ -111,7 +112,7 @@ async def delete_command(update: Update, context: BotContext) -> None:
     if user is None:
         raise ApplicationHandlerStop
     offer = f"{user.id}:{int(time.time())}:{secrets.token_hex(4)}"
-    context.user_data[OFFER_KEY] = offer  # a newer /delete makes older buttons stale
+    context.person[OFFER_KEY] = offer  # a newer /delete makes older buttons stale
     await reply(update, texts.DELETE_CONFIRM, reply_markup=confirm_keyboard(offer))
     raise ApplicationHandlerStop
 
@@ -128,13 +129,13 @@ async def on_confirm(update: Update, context: BotContext) -> None:
     if (
         match is None
         or int(match.group(2)) != user_id
-        or context.user_data.get(OFFER_KEY) != offer
+        or context.person.get(OFFER_KEY) != offer
         or not -60 <= age <= CONFIRM_FOR
     ):
         logger.info("stale or foreign /delete button pressed by user %s", user_id)
         await answer_query(query, texts.STALE_BUTTON)
         raise ApplicationHandlerStop
-    context.user_data.pop(OFFER_KEY, None)
+    context.person.pop(OFFER_KEY, None)
     if match.group(1) == "no":
         await answer_query(query)
         await _edit(query, texts.DELETE_CANCELLED)

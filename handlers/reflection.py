@@ -16,10 +16,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any, Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import texts, voice
 from bot.clock import last_therapy, naive, zone_of
@@ -57,9 +64,11 @@ QUESTION, REVIEW, EDITING = range(3)
 WAITING = ConversationHandler.WAITING
 
 PREFIX = "refl:"
-DRAFT_KEY = "reflection_id"  # user_data: the draft being answered
-REDO_KEY = "reflection_redo"  # user_data: after this answer, go straight back to the paragraph
-ANSWERS_KEY = "reflection_answers"  # user_data: {message id: [draft id, question]} for edits
+DRAFT_KEY: Final = "reflection_id"  # user_data: the draft being answered
+REDO_KEY: Final = (
+    "reflection_redo"  # user_data: after this answer, go straight back to the paragraph
+)
+ANSWERS_KEY: Final = "reflection_answers"  # user_data: {message id: [draft id, question]} for edits
 REMEMBERED_ANSWERS = 12
 MAX_ANSWER = 1300  # three answers and a heading still fit one Telegram message (4096)
 MAX_PARAGRAPH = 3900
@@ -125,7 +134,7 @@ async def _load(
     async with context.db() as session, session.begin():
         repo = ReflectionRepository(session)
         draft = None
-        draft_id = context.user_data.get(DRAFT_KEY)
+        draft_id = context.person.get(DRAFT_KEY)
         if isinstance(draft_id, int):
             draft = await repo.get(user_id, draft_id)
             if draft is not None and draft.status != ReflectionStatus.DRAFT:
@@ -135,20 +144,20 @@ async def _load(
         if draft is not None and change is not None:
             change(draft)
     if draft is not None:
-        context.user_data[DRAFT_KEY] = draft.id
+        context.person[DRAFT_KEY] = draft.id
     return draft
 
 
 async def _gone(update: Update, context: BotContext) -> int:
-    context.user_data.pop(DRAFT_KEY, None)
-    context.user_data.pop(REDO_KEY, None)
+    context.person.pop(DRAFT_KEY, None)
+    context.person.pop(REDO_KEY, None)
     await reply(update, texts.REFLECT_GONE)
     return ConversationHandler.END
 
 
 def _next_step(context: BotContext, step: int) -> int:
     """Where an answer to `step` leads: the next question, or the paragraph after a redo."""
-    if context.user_data.pop(REDO_KEY, False):
+    if context.person.pop(REDO_KEY, False):
         return REVIEW_STEP
     return min(step + 1, REVIEW_STEP)
 
@@ -197,7 +206,7 @@ async def _store_answer(
     Returns:
         (the draft or None when it is gone, the question the answer was stored for).
     """
-    redo = bool(context.user_data.get(REDO_KEY))
+    redo = bool(context.person.get(REDO_KEY))
     answered = 0
 
     def change(draft: Reflection) -> None:
@@ -210,7 +219,7 @@ async def _store_answer(
 
     draft = await _load(update, context, change)
     if draft is not None and advance:
-        context.user_data.pop(REDO_KEY, None)
+        context.person.pop(REDO_KEY, None)
     return draft, answered
 
 
@@ -220,7 +229,7 @@ async def answer_edited(update: Update, context: BotContext) -> bool:
     An answer whose paragraph is saved already stays as it was, and the person is told.
     """
     message = update.edited_message
-    remembered = context.user_data.get(ANSWERS_KEY)
+    remembered = context.person.get(ANSWERS_KEY)
     if message is None or not message.text or not isinstance(remembered, dict):
         return False
     entry = remembered.get(str(message.message_id))
@@ -266,8 +275,8 @@ async def begin(update: Update, context: BotContext) -> int:
             draft = await repo.start_draft(user.id, therapy.id)
         saved_before = await repo.saved_for(user.id, therapy.id) is not None
         captures = [] if resumed else await repo.captures_of(user.id, therapy.id)
-    context.user_data[DRAFT_KEY] = draft.id
-    context.user_data.pop(REDO_KEY, None)
+    context.person[DRAFT_KEY] = draft.id
+    context.person.pop(REDO_KEY, None)
     logger.info("reflection %s for user %s (resumed=%s)", draft.id, user.id, resumed)
     if resumed:
         if draft.step >= REVIEW_STEP:
@@ -304,13 +313,13 @@ async def on_text(update: Update, context: BotContext) -> int:
 
 def _remember_answer(context: BotContext, message_id: int, draft_id: int, step: int) -> None:
     """Notes which question a typed message answered, so an edit of it can change the answer."""
-    remembered = context.user_data.get(ANSWERS_KEY)
+    remembered = context.person.get(ANSWERS_KEY)
     if not isinstance(remembered, dict):
         remembered = {}
     remembered[str(message_id)] = [draft_id, step]
     while len(remembered) > REMEMBERED_ANSWERS:
         remembered.pop(next(iter(remembered)))
-    context.user_data[ANSWERS_KEY] = remembered
+    context.person[ANSWERS_KEY] = remembered
 
 
 async def ask_again(update: Update, context: BotContext) -> int:
@@ -398,7 +407,7 @@ async def on_skip(update: Update, context: BotContext) -> int:
 
 async def on_back(update: Update, context: BotContext) -> int:
     """Goes back to the previous question (from the paragraph: to the last question)."""
-    context.user_data.pop(REDO_KEY, None)
+    context.person.pop(REDO_KEY, None)
     holder: dict[str, bool] = {}
 
     def change(draft: Reflection) -> None:
@@ -429,7 +438,7 @@ async def on_redo(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _gone(update, context)
     await drop_buttons(update)
-    context.user_data[REDO_KEY] = True
+    context.person[REDO_KEY] = True
     return await _ask(update, context, draft)
 
 
@@ -488,7 +497,7 @@ async def on_save(update: Update, context: BotContext) -> int:
     saved: tuple[int, int, date] | None = None
     async with context.db() as session, session.begin():
         repo = ReflectionRepository(session)
-        draft_id = context.user_data.get(DRAFT_KEY)
+        draft_id = context.person.get(DRAFT_KEY)
         draft = await repo.get(user_id, draft_id) if isinstance(draft_id, int) else None
         if draft is None or draft.status != ReflectionStatus.DRAFT:
             draft = await repo.latest_draft(user_id)
@@ -507,8 +516,8 @@ async def on_save(update: Update, context: BotContext) -> int:
         return REVIEW
     reflection_id, version, therapy_day = saved
     await drop_buttons(update)
-    context.user_data.pop(DRAFT_KEY, None)
-    context.user_data.pop(REDO_KEY, None)
+    context.person.pop(DRAFT_KEY, None)
+    context.person.pop(REDO_KEY, None)
     logger.info("reflection %s saved for user %s (version %s)", reflection_id, user_id, version)
     card = await reply(
         update, texts.REFLECT_CARD.format(day=f"{therapy_day:%a %d %b}", paragraph=paragraph)
@@ -540,7 +549,7 @@ async def _pin(context: BotContext, user_id: int, card: Message) -> None:
 
 async def on_cancel(update: Update, context: BotContext) -> int:
     """Pauses the reflection; the answers so far stay in the draft."""
-    context.user_data.pop(REDO_KEY, None)
+    context.person.pop(REDO_KEY, None)
     draft = await _load(update, context)
     if draft is None:
         return await _gone(update, context)
@@ -558,7 +567,7 @@ async def stale_button(update: Update, context: BotContext) -> None:
 
 def register(application: BetweenApp) -> None:
     audio = NEW & (filters.VOICE | filters.AUDIO)
-    review_buttons = [
+    review_buttons: list[BaseHandler[Update, BotContext, Any]] = [
         CallbackQueryHandler(on_save, pattern=f"^{PREFIX}save$"),
         CallbackQueryHandler(on_redo, pattern=f"^{PREFIX}redo:[1-{QUESTIONS}]$"),
         CallbackQueryHandler(on_edit, pattern=f"^{PREFIX}edit$"),

@@ -6,6 +6,7 @@ import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler
@@ -22,7 +23,7 @@ from storage.users import UserRepository
 
 MENU, ASKING = range(2)
 TIMEOUT = timedelta(minutes=30)
-SETTING_KEY = "setting"  # user_data: the setting whose new value was asked for
+SETTING_KEY: Final = "setting"  # user_data: the setting whose new value was asked for
 PREFIX = "set:"
 OFF_WORDS = {"off", "none", "no", "never", "0", "aus"}
 
@@ -196,14 +197,14 @@ async def choose(update: Update, context: BotContext) -> int:
             if row is not None:
                 item.toggle(row)
         return await show_menu(update, context)
-    context.user_data[SETTING_KEY] = key
+    context.person[SETTING_KEY] = key
     await ask_value(update, context)
     return ASKING
 
 
 async def ask_value(update: Update, context: BotContext) -> None:
     """Asks (again) for the value of the setting being changed."""
-    item = BY_KEY.get(context.user_data.get(SETTING_KEY, ""))
+    item = BY_KEY.get(context.person.get(SETTING_KEY, ""))
     if item is not None:
         await reply(update, texts.SETTINGS_ASK.format(prompt=item.prompt))
 
@@ -218,7 +219,7 @@ async def answer(update: Update, context: BotContext) -> int:
     message = update.effective_message
     if message is None or not message.text:
         return ASKING
-    item = BY_KEY.get(context.user_data.get(SETTING_KEY, ""))
+    item = BY_KEY.get(context.person.get(SETTING_KEY, ""))
     if item is None or item.apply is None:
         return await show_menu(update, context)
     user = await ensure_user(update, context)
@@ -233,7 +234,7 @@ async def answer(update: Update, context: BotContext) -> int:
         else:
             await reply(update, texts.SETTING_BAD.format(reason=exc))
         return ASKING
-    context.user_data.pop(SETTING_KEY, None)
+    context.person.pop(SETTING_KEY, None)
     if item.key in RESCHEDULE_KEYS:
         await reschedule_user(context.application, user.id)
     await reply(update, texts.SETTINGS_DONE)
@@ -242,7 +243,7 @@ async def answer(update: Update, context: BotContext) -> int:
 
 async def close(update: Update, context: BotContext) -> int:
     """Leaves the settings without changing the one being asked."""
-    context.user_data.pop(SETTING_KEY, None)
+    context.person.pop(SETTING_KEY, None)
     await reply(update, texts.SETTINGS_CLOSED)
     return ConversationHandler.END
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -48,9 +49,9 @@ logger = logging.getLogger(__name__)
 
 TIME, SITUATION, CONFIRM = range(3)
 
-REFLECTION_KEY = "trg_reflection"  # user_data: the paragraph the moment is for
-EDIT_KEY = "trg_edit"  # user_data: the trigger being changed
-CUE_KEY = "trg_cue"  # user_data: text waiting for "keep it as a situation?"
+REFLECTION_KEY: Final = "trg_reflection"  # user_data: the paragraph the moment is for
+EDIT_KEY: Final = "trg_edit"  # user_data: the trigger being changed
+CUE_KEY: Final = "trg_cue"  # user_data: text waiting for "keep it as a situation?"
 
 MAX_LISTED = 20
 HOURS = tuple(range(6, 23))
@@ -58,8 +59,9 @@ TIMEOUT = timedelta(minutes=30)
 
 
 def _reset(context: BotContext) -> None:
-    for key in (REFLECTION_KEY, EDIT_KEY, CUE_KEY):
-        context.user_data.pop(key, None)
+    context.person.pop(REFLECTION_KEY, None)
+    context.person.pop(EDIT_KEY, None)
+    context.person.pop(CUE_KEY, None)
 
 
 def day_keyboard(*, situation_button: bool = True) -> InlineKeyboardMarkup:
@@ -106,7 +108,7 @@ async def _own_reflection(update: Update, context: BotContext, reflection_id: in
     _reset(context)
     if reflection is None:
         return False
-    context.user_data[REFLECTION_KEY] = reflection.id
+    context.person[REFLECTION_KEY] = reflection.id
     return True
 
 
@@ -141,7 +143,7 @@ async def ask_situation(update: Update, context: BotContext) -> None:
 
 async def ask_confirm(update: Update, context: BotContext) -> None:
     """Asks again whether the waiting text is a situation."""
-    cue = context.user_data.get(CUE_KEY)
+    cue = context.person.get(CUE_KEY)
     if isinstance(cue, str):
         await reply(
             update, texts.TRG_AS_SITUATION.format(cue=cue), reply_markup=_confirm_keyboard()
@@ -167,7 +169,7 @@ async def trigger_command(update: Update, context: BotContext) -> int:
     if reflection is None:
         await reply(update, texts.TRG_NEEDS_REFLECTION)
         return ConversationHandler.END
-    context.user_data[REFLECTION_KEY] = reflection.id
+    context.person[REFLECTION_KEY] = reflection.id
     phrase = " ".join(context.args or []).strip()
     if phrase:
         return await _read_phrase(update, context, phrase)
@@ -205,8 +207,8 @@ async def change(update: Update, context: BotContext) -> int:
         await answer_query(query, texts.TRG_GONE)
         return ConversationHandler.END
     await answer_query(query)
-    context.user_data[EDIT_KEY] = row.id
-    context.user_data[REFLECTION_KEY] = row.reflection_id
+    context.person[EDIT_KEY] = row.id
+    context.person[REFLECTION_KEY] = row.reflection_id
     if row.kind == TriggerKind.TIME:
         await reply(update, texts.TRG_ASK_CHANGE_TIME, reply_markup=day_keyboard())
         return TIME
@@ -224,7 +226,7 @@ async def _read_phrase(update: Update, context: BotContext, phrase: str) -> int:
         await reply(update, reading.error, reply_markup=day_keyboard())
         return TIME
     if reading.kind == "ask" or reading.spec is None:
-        context.user_data[CUE_KEY] = reading.text
+        context.person[CUE_KEY] = reading.text
         await reply(
             update,
             texts.TRG_AS_SITUATION.format(cue=reading.text),
@@ -270,7 +272,7 @@ async def confirm_text(update: Update, context: BotContext) -> int | None:
     user = await ensure_user(update, context)
     reading = read_moment(message.text, datetime.now(UTC), zone_of(user))
     if reading.kind == "time" and reading.spec is not None:
-        context.user_data.pop(CUE_KEY, None)
+        context.person.pop(CUE_KEY, None)
         return await _save_time(update, context, reading.spec)
     await keep_and_ask_again(update, context, ask_confirm)
     return CONFIRM
@@ -314,7 +316,7 @@ async def situation_instead(update: Update, context: BotContext) -> int:
 async def keep_as_situation(update: Update, context: BotContext) -> int:
     """Saves the text waiting for confirmation as a situation."""
     query = update.callback_query
-    cue = context.user_data.pop(CUE_KEY, None)
+    cue = context.person.pop(CUE_KEY, None)
     if not isinstance(cue, str) or not cue:
         await answer_query(query, texts.TRG_GONE)
         return ConversationHandler.END
@@ -326,7 +328,7 @@ async def keep_as_situation(update: Update, context: BotContext) -> int:
 async def time_instead(update: Update, context: BotContext) -> int:
     """Asks for the time after all."""
     await answer_query(update.callback_query)
-    context.user_data.pop(CUE_KEY, None)
+    context.person.pop(CUE_KEY, None)
     await drop_buttons(update)
     await ask_time(update, context)
     return TIME
@@ -364,10 +366,10 @@ async def _target(
     context: BotContext, triggers: TriggerRepository, user_id: int, kind: TriggerKind
 ) -> Trigger | None:
     """The trigger being changed, or a new one for the remembered paragraph."""
-    edit_id = context.user_data.get(EDIT_KEY)
+    edit_id = context.person.get(EDIT_KEY)
     if edit_id is not None:
         return await triggers.get(user_id, int(edit_id))
-    reflection_id = context.user_data.get(REFLECTION_KEY)
+    reflection_id = context.person.get(REFLECTION_KEY)
     if reflection_id is None:
         return None
     reflection = await RecallRepository(triggers.session).saved(user_id, int(reflection_id))
@@ -391,7 +393,7 @@ async def _save_time(update: Update, context: BotContext, spec: TimeTrigger) -> 
     user = await ensure_user(update, context)
     tz = zone_of(user)
     now = datetime.now(UTC)
-    editing = context.user_data.get(EDIT_KEY) is not None
+    editing = context.person.get(EDIT_KEY) is not None
     async with context.db() as session, session.begin():
         triggers = TriggerRepository(session)
         row = await _target(context, triggers, user.id, TriggerKind.TIME)
@@ -419,7 +421,7 @@ async def _save_situation(update: Update, context: BotContext, cue: str) -> int:
         await reply(update, texts.TRG_ASK_SITUATION)
         return SITUATION
     user = await ensure_user(update, context)
-    editing = context.user_data.get(EDIT_KEY) is not None
+    editing = context.person.get(EDIT_KEY) is not None
     async with context.db() as session, session.begin():
         triggers = TriggerRepository(session)
         row = await _target(context, triggers, user.id, TriggerKind.SITUATION)
@@ -539,8 +541,9 @@ async def manage(update: Update, context: BotContext) -> None:
         elif row.status == TriggerStatus.ACTIVE:
             row.status, note = TriggerStatus.PAUSED, texts.TRG_PAUSED
         else:
-            trigger.apply_time(row, spec_of(row), now, tz)
-            note = texts.TRG_RESUMED if row.status == TriggerStatus.ACTIVE else texts.TRG_SPENT
+            trigger.apply_time(row, spec_of(row), now, tz)  # ACTIVE again, or DONE if spent
+            resumed = TriggerStatus(row.status) is TriggerStatus.ACTIVE
+            note = texts.TRG_RESUMED if resumed else texts.TRG_SPENT
     if action in {"del", "undo"}:
         trigger.unschedule(context.application, row.id)
     else:
@@ -558,8 +561,8 @@ async def manage(update: Update, context: BotContext) -> None:
         )
         await edit_shown(message, confirm, reply_markup=keyboard)
     else:
-        text, keyboard = await _listing(context, user.id)
-        await edit_shown(message, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+        listing, buttons = await _listing(context, user.id)
+        await edit_shown(message, listing, parse_mode=ParseMode.HTML, reply_markup=buttons)
 
 
 def register(application: BetweenApp) -> None:

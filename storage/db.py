@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from alembic import command
 from alembic.config import Config
@@ -23,15 +23,24 @@ from sqlalchemy.ext.asyncio import (
 
 from storage.encrypted import TextCipher, attach_cipher
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult, Result
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VACUUM_LOCK_TIMEOUT = "5s"  # VACUUM FULL waits this long for a table (queries queue behind it)
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched (its result is a cursor result)."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     """Foreign keys on (cascading deletes), secure_delete so deleted text is zeroed on disk."""
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor = dbapi_connection.cursor()
     for pragma in (
         "PRAGMA foreign_keys=ON",
         "PRAGMA secure_delete=ON",

@@ -23,14 +23,13 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 
-from bot.context import Services
 from storage.models import ConversationState
 from storage.sessions import utcnow
 
@@ -42,7 +41,32 @@ logger = logging.getLogger(__name__)
 USER_DATA = ":user_data"  # the `name` of user_data rows (conversation names never start with ":")
 DEFAULT_MAX_AGE = timedelta(hours=12)
 
-Opener = Callable[[Services], Awaitable[None]]
+
+class Database(Protocol):
+    """What the persistence needs of the application's services: the session factory."""
+
+    sessionmaker: async_sessionmaker[AsyncSession] | None
+
+
+class PersonData(TypedDict, total=False):
+    """What one person's open conversations remember between updates (PTB's user_data).
+
+    Stored as JSON by storage/persistence.py, so values are JSON values; a value read back
+    after a restart is checked before use (`isinstance`), never trusted.
+    """
+
+    reflection_id: int  # the reflection draft being answered
+    reflection_redo: bool  # after this answer, go straight back to the paragraph
+    reflection_answers: dict[str, list[int]]  # message id -> [draft id, question], for edits
+    setting: str  # the setting whose new value /settings asked for
+    trg_reflection: int | None  # the paragraph a moment is being set for
+    trg_edit: int  # the trigger being changed
+    trg_cue: str  # typed text waiting for "keep it as a situation?"
+    fix_capture: int  # the capture ✎ Fix is correcting
+    delete_offer: str  # the one /delete confirmation that is valid now
+
+
+Opener = Callable[[Any], Awaitable[None]]
 
 
 def _key_text(key: ConversationKey) -> str:
@@ -57,12 +81,12 @@ def _key_user(key: ConversationKey) -> int | None:
     return None
 
 
-class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Services]):
+class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
     """Conversation states and user_data in `conversation_states`, written as they change."""
 
     def __init__(
         self,
-        services: Services,
+        services: Database,
         opener: Opener,
         update_interval: float = 1.0,
         max_age: timedelta = DEFAULT_MAX_AGE,
@@ -165,20 +189,21 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Servic
 
     # ---- user_data
 
-    async def get_user_data(self) -> dict[int, dict[Any, Any]]:
-        data: dict[int, dict[Any, Any]] = {}
+    async def get_user_data(self) -> dict[int, PersonData]:
+        data: dict[int, PersonData] = {}
         for row in await self._rows(USER_DATA):
             try:
                 value = json.loads(row.state or "{}")
-                data[int(row.key)] = value if isinstance(value, dict) else {}
+                # JSON as stored; each flow checks a value's type before it uses it
+                data[int(row.key)] = cast(PersonData, value) if isinstance(value, dict) else {}
             except (ValueError, TypeError):
                 logger.warning("unreadable user_data dropped for user %s", row.user_id)
         return data
 
-    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+    async def update_user_data(self, user_id: int, data: PersonData) -> None:
         await self._write(USER_DATA, str(user_id), user_id, data if data else None)
 
-    async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+    async def refresh_user_data(self, user_id: int, user_data: PersonData) -> None:
         """Nothing to refresh: this process is the only writer."""
 
     async def drop_user_data(self, user_id: int) -> None:
@@ -198,13 +223,13 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Servic
     async def drop_chat_data(self, chat_id: int) -> None:
         """chat_data is not stored."""
 
-    async def get_bot_data(self) -> Services:
+    async def get_bot_data(self) -> Any:
         return self.services
 
-    async def update_bot_data(self, data: Services) -> None:
+    async def update_bot_data(self, data: Any) -> None:
         """bot_data is the live Services object; never stored."""
 
-    async def refresh_bot_data(self, bot_data: Services) -> None:
+    async def refresh_bot_data(self, bot_data: Any) -> None:
         """bot_data is the live Services object; never stored."""
 
     async def get_callback_data(self) -> CDCData | None:

@@ -8,15 +8,13 @@ without touching this module. Text comes back decrypted (EncryptedText does it p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import rows_changed
 from storage.models import Base, User
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import CursorResult
 
 USERS = User.__tablename__
 
@@ -92,7 +90,7 @@ class PersonalDataRepository:
         counts: dict[str, int] = {}
         for table in reversed(personal_tables()):
             result = await self.session.execute(delete(table).where(self._owner(table, user_id)))
-            deleted = cast("CursorResult[Any]", result).rowcount  # a DELETE gives a cursor result
+            deleted = rows_changed(result)
             if deleted:
                 counts[table.name] = deleted
         return counts

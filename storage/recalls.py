@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import rows_changed
 from storage.models import (
     Capture,
     Recall,
@@ -116,7 +117,7 @@ class RecallRepository:
             .values(followup_sent_at=now)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+        return rows_changed(result) == 1
 
     async def since(self, user_id: int, since: datetime) -> list[Recall]:
         """Recalls made at or after `since`, oldest first."""
@@ -208,7 +209,7 @@ class RecallRepository:
             .values(last_digest_on=day)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+        return rows_changed(result) == 1
 
     async def digest_facts(self, user_id: int, since: datetime) -> DigestFacts:
         """What landed, the paragraph and the recalls since `since` (naive UTC).

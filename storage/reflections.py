@@ -28,7 +28,8 @@ ANSWER_FIELDS = ("answer_what", "answer_why", "answer_do")
 
 def get_answer(reflection: Reflection, step: int) -> str | None:
     """The answer to question `step` (1-3)."""
-    return getattr(reflection, ANSWER_FIELDS[step - 1])  # type: ignore[no-any-return]
+    answer = getattr(reflection, ANSWER_FIELDS[step - 1])
+    return answer if isinstance(answer, str) else None
 
 
 def set_answer(reflection: Reflection, step: int, text: str | None) -> None:

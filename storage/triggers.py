@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import rows_changed
 from storage.models import Trigger, TriggerKind, TriggerStatus
 
 
@@ -123,11 +124,11 @@ class TriggerRepository:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+        return rows_changed(result) == 1
 
     async def delete(self, user_id: int, trigger_id: int) -> bool:
         """Deletes one trigger; True if it existed."""
         result = await self.session.execute(
             delete(Trigger).where(Trigger.user_id == user_id, Trigger.id == trigger_id)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+        return rows_changed(result) == 1

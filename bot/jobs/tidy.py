@@ -76,8 +76,8 @@ async def tidy_user(application: BetweenApp, user_id: int, hours: int) -> int:
     done: list[int] = []
     deleted = 0
     for capture_id, chat_id, message_id, at in rows:
-        if plan(at, hours, now) is None:
-            done.append(capture_id)  # too old for Telegram to delete: nothing left to try
+        if plan(at, hours, now) is None or message_id is None:
+            done.append(capture_id)  # too old for Telegram to delete (or none): nothing to try
             continue
         try:
             await application.bot.delete_message(chat_id, message_id)
@@ -113,6 +113,8 @@ async def tidy_all(application: BetweenApp) -> int:
         ).all()
     deleted = 0
     for user_id, hours in people:
+        if hours is None:  # filtered out above; the column is nullable
+            continue
         try:
             deleted += await tidy_user(application, user_id, hours)
         except Exception:
