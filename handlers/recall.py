@@ -37,8 +37,10 @@ from bot.views import (
 )
 from handlers.capture import keep_message
 from handlers.common import NEW, answer_query, command, ensure_user, reply
+from storage.captures import CaptureRepository
 from storage.models import Recall, RecallSource, Reflection
 from storage.recalls import RecallRepository
+from storage.reflections import ReflectionRepository
 from storage.search import search
 from storage.sessions import utcnow
 from storage.triggers import TriggerRepository
@@ -52,7 +54,7 @@ REPLY_GROUP = -1  # before the flows in group 0, so a follow-up answer is not ta
 
 
 async def _card(
-    recalls: RecallRepository,
+    paragraphs: ReflectionRepository,
     triggers: TriggerRepository,
     recall: Recall,
     reflection: Reflection,
@@ -64,7 +66,7 @@ async def _card(
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The card text and its buttons for one recall showing `reflection`."""
     rows = await triggers.for_reflection(user_id, reflection.id)
-    older, newer = await recalls.neighbours(user_id, reflection)
+    older, newer = await paragraphs.neighbours(user_id, reflection)
     text = recall_card(reflection, rows, tz, datetime.now(UTC), query=query, matches=matches)
     return text, recall_keyboard(recall.id, older, newer, recall.helped)
 
@@ -76,6 +78,7 @@ async def recall_command(update: Update, context: BotContext) -> None:
     tz = zone_of(user)
     async with context.db() as session, session.begin():
         recalls = RecallRepository(session)
+        paragraphs = ReflectionRepository(session)
         matches = 0
         if query:
             hits = await search(session, user.id, query, limit=20)
@@ -84,7 +87,7 @@ async def recall_command(update: Update, context: BotContext) -> None:
                 return
             best, matches = hits[0], len(hits)
             if best.reflection_id is None:
-                capture = await recalls.capture(user.id, best.capture_id or -1)
+                capture = await CaptureRepository(session).get(user.id, best.capture_id or -1)
                 if capture is not None and capture.text:
                     await reply(
                         update,
@@ -93,17 +96,17 @@ async def recall_command(update: Update, context: BotContext) -> None:
                         ),
                     )
                 return
-            reflection = await recalls.saved(user.id, best.reflection_id)
+            reflection = await paragraphs.saved(user.id, best.reflection_id)
             source = RecallSource.SEARCH
         else:
-            reflection = await recalls.latest_saved(user.id)
+            reflection = await paragraphs.latest_saved(user.id)
             source = RecallSource.COMMAND
         if reflection is None:
             await reply(update, texts.RECALL_NOTHING)
             return
         recall = await recalls.add(user.id, reflection.id, source)
         text, keyboard = await _card(
-            recalls,
+            paragraphs,
             TriggerRepository(session),
             recall,
             reflection,
@@ -143,40 +146,41 @@ async def recall_button(update: Update, context: BotContext) -> None:
     message = query.message if isinstance(query.message, Message) else None
     async with context.db() as session, session.begin():
         recalls = RecallRepository(session)
+        paragraphs = ReflectionRepository(session)
         recall = await recalls.get(user.id, numbers[0])
         if recall is None or (action != "read" and len(numbers) != 2):
             await answer_query(query, texts.TRG_GONE)
             return
         text: str | None = None
         if action == "nav":
-            reflection = await recalls.saved(user.id, numbers[1])
+            reflection = await paragraphs.saved(user.id, numbers[1])
             if reflection is None:
                 await answer_query(query, texts.TRG_GONE)
                 return
             recall.reflection_id = reflection.id
             text, keyboard = await _card(
-                recalls, TriggerRepository(session), recall, reflection, user.id, tz
+                paragraphs, TriggerRepository(session), recall, reflection, user.id, tz
             )
         else:
             if action == "read":
                 recall.read_at = recall.read_at or utcnow()
             else:
                 recall.helped = bool(numbers[1])
-            keyboard = await _keyboard(recalls, recall, user.id)
+            keyboard = await _keyboard(paragraphs, recall, user.id)
     await answer_query(query, None if action == "nav" else texts.RECALL_NOTED)
     await edit_shown(message, text, reply_markup=keyboard, parse_mode=ParseMode.HTML)
 
 
 async def _keyboard(
-    recalls: RecallRepository, recall: Recall, user_id: int
+    paragraphs: ReflectionRepository, recall: Recall, user_id: int
 ) -> InlineKeyboardMarkup:
     """The buttons a card or ping shows now (a read ping offers the helped buttons)."""
     if recall.source == RecallSource.PING or recall.reflection_id is None:
         return InlineKeyboardMarkup([helped_row(recall.id, recall.helped)])
-    reflection = await recalls.saved(user_id, recall.reflection_id)
+    reflection = await paragraphs.saved(user_id, recall.reflection_id)
     if reflection is None:
         return InlineKeyboardMarkup([helped_row(recall.id, recall.helped)])
-    older, newer = await recalls.neighbours(user_id, reflection)
+    older, newer = await paragraphs.neighbours(user_id, reflection)
     return recall_keyboard(recall.id, older, newer, recall.helped)
 
 
@@ -200,6 +204,7 @@ async def followup_button(update: Update, context: BotContext) -> None:
         return
     async with context.db() as session, session.begin():
         recalls = RecallRepository(session)
+        paragraphs = ReflectionRepository(session)
         recall = await recalls.get(user.id, int(recall_id))
         if recall is None:
             await answer_query(query, texts.TRG_GONE)
@@ -207,7 +212,7 @@ async def followup_button(update: Update, context: BotContext) -> None:
         recall.helped = picked[0]
         recall.answered_at = utcnow()
         reflection = (
-            await recalls.saved(user.id, recall.reflection_id) if recall.reflection_id else None
+            await paragraphs.saved(user.id, recall.reflection_id) if recall.reflection_id else None
         )
         headline = cut(headline_of(reflection), 80) if reflection else texts.RECALL_NO_HEADLINE
     await answer_query(query, texts.RECALL_NOTED)

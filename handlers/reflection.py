@@ -46,6 +46,7 @@ from handlers.common import (
     local_now,
     reply,
 )
+from storage.captures import CaptureRepository
 from storage.models import Reflection, ReflectionStatus
 from storage.reflections import (
     QUESTIONS,
@@ -274,7 +275,9 @@ async def begin(update: Update, context: BotContext) -> int:
         if draft is None:
             draft = await repo.start_draft(user.id, therapy.id)
         saved_before = await repo.saved_for(user.id, therapy.id) is not None
-        captures = [] if resumed else await repo.captures_of(user.id, therapy.id)
+        captures = (
+            [] if resumed else await CaptureRepository(session).for_session(user.id, therapy.id)
+        )
     context.person[DRAFT_KEY] = draft.id
     context.person.pop(REDO_KEY, None)
     logger.info("reflection %s for user %s (resumed=%s)", draft.id, user.id, resumed)

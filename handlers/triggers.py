@@ -40,7 +40,7 @@ from bot.views import cut, headline_of, spec_of, trigger_line, when_local
 from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence, while_listening
 from handlers.common import NEW, NEW_TEXT, answer_query, command, ensure_user, reply
 from storage.models import Trigger, TriggerKind, TriggerStatus
-from storage.recalls import RecallRepository
+from storage.reflections import ReflectionRepository
 from storage.search import content_words
 from storage.triggers import TriggerRepository
 from storage.users import UserRepository
@@ -104,7 +104,7 @@ async def _own_reflection(update: Update, context: BotContext, reflection_id: in
     """Remembers the paragraph if it is the presser's own saved one."""
     user = await ensure_user(update, context)
     async with context.db() as session:
-        reflection = await RecallRepository(session).saved(user.id, reflection_id)
+        reflection = await ReflectionRepository(session).saved(user.id, reflection_id)
     _reset(context)
     if reflection is None:
         return False
@@ -165,7 +165,7 @@ async def trigger_command(update: Update, context: BotContext) -> int:
     user = await ensure_user(update, context)
     _reset(context)
     async with context.db() as session:
-        reflection = await RecallRepository(session).latest_saved(user.id)
+        reflection = await ReflectionRepository(session).latest_saved(user.id)
     if reflection is None:
         await reply(update, texts.TRG_NEEDS_REFLECTION)
         return ConversationHandler.END
@@ -372,7 +372,7 @@ async def _target(
     reflection_id = context.person.get(REFLECTION_KEY)
     if reflection_id is None:
         return None
-    reflection = await RecallRepository(triggers.session).saved(user_id, int(reflection_id))
+    reflection = await ReflectionRepository(triggers.session).saved(user_id, int(reflection_id))
     if reflection is None:
         return None
     row = await triggers.add(user_id, reflection.id, kind)

@@ -6,10 +6,12 @@ then moves it to `transcribed`, `empty` (no words heard) or `failed` (with a sho
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Capture, CaptureKind, CaptureStatus
+from storage.models import Capture, CaptureKind, CaptureStatus, TherapySession
 from storage.sessions import utcnow
 
 # statuses /retry and the startup hook may pick up again
@@ -94,6 +96,21 @@ class CaptureRepository:
             select(Capture)
             .where(Capture.user_id == user_id, Capture.session_id == session_id)
             .order_by(Capture.created_at, Capture.id)
+        )
+        return list(result)
+
+    async def between(self, user_id: int, first: date, last: date) -> list[Capture]:
+        """Captures and marks of the sessions dated `first`..`last`, oldest first."""
+        result = await self.session.scalars(
+            select(Capture)
+            .join(TherapySession, TherapySession.id == Capture.session_id)
+            .where(
+                Capture.user_id == user_id,
+                TherapySession.user_id == user_id,
+                TherapySession.local_date >= first,
+                TherapySession.local_date <= last,
+            )
+            .order_by(Capture.id)
         )
         return list(result)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import rows_changed
@@ -18,10 +18,10 @@ from storage.models import (
     Recall,
     RecallSource,
     Reflection,
-    ReflectionStatus,
     TherapySession,
     User,
 )
+from storage.reflections import ReflectionRepository
 
 
 @dataclass
@@ -128,74 +128,6 @@ class RecallRepository:
         )
         return list(result)
 
-    # ------------------------------------------------------- saved reflections
-
-    def _saved(self, user_id: int) -> Select[Reflection]:
-        return (
-            select(Reflection)
-            .join(TherapySession, TherapySession.id == Reflection.session_id)
-            .where(
-                Reflection.user_id == user_id,
-                TherapySession.user_id == user_id,
-                Reflection.status == ReflectionStatus.SAVED,
-            )
-        )
-
-    async def latest_saved(self, user_id: int) -> Reflection | None:
-        """The saved paragraph of the most recent session."""
-        return await self.session.scalar(
-            self._saved(user_id)
-            .order_by(TherapySession.started_at.desc(), Reflection.id.desc())
-            .limit(1)
-        )
-
-    async def saved(self, user_id: int, reflection_id: int) -> Reflection | None:
-        """A saved paragraph by id; a superseded id leads to its session's saved version."""
-        row = await self.session.scalar(
-            select(Reflection).where(Reflection.user_id == user_id, Reflection.id == reflection_id)
-        )
-        if row is None or row.status == ReflectionStatus.SAVED:
-            return row
-        if row.status == ReflectionStatus.DRAFT:
-            return None
-        return await self.session.scalar(
-            self._saved(user_id)
-            .where(Reflection.session_id == row.session_id)
-            .order_by(Reflection.version.desc())
-            .limit(1)
-        )
-
-    async def neighbours(
-        self, user_id: int, reflection: Reflection
-    ) -> tuple[int | None, int | None]:
-        """The saved paragraphs of the sessions before and after this one: (older, newer)."""
-        started = await self.session.scalar(
-            select(TherapySession.started_at).where(
-                TherapySession.user_id == user_id, TherapySession.id == reflection.session_id
-            )
-        )
-        if started is None:
-            return None, None
-        key = (TherapySession.started_at, Reflection.id)
-        older = await self.session.scalar(
-            self._saved(user_id)
-            .where((key[0] < started) | ((key[0] == started) & (key[1] < reflection.id)))
-            .order_by(key[0].desc(), key[1].desc())
-            .limit(1)
-        )
-        newer = await self.session.scalar(
-            self._saved(user_id)
-            .where((key[0] > started) | ((key[0] == started) & (key[1] > reflection.id)))
-            .order_by(key[0], key[1])
-            .limit(1)
-        )
-        return (older.id if older else None), (newer.id if newer else None)
-
-    async def capture(self, user_id: int, capture_id: int) -> Capture | None:
-        return await self.session.scalar(
-            select(Capture).where(Capture.user_id == user_id, Capture.id == capture_id)
-        )
-
     # ------------------------------------------------------------------ digest
 
     async def claim_digest(self, user_id: int, day: date) -> bool:
@@ -230,8 +162,9 @@ class RecallRepository:
         )
         facts = DigestFacts(landed=[c.text for c in landed if c.text])
         facts.recalls = await self.since(user_id, since)
+        paragraphs = ReflectionRepository(self.session)
         facts.reflection = await self.session.scalar(
-            self._saved(user_id)
+            paragraphs.saved_query(user_id)
             .where(Reflection.saved_at >= since)
             .order_by(TherapySession.started_at.desc(), Reflection.id.desc())
             .limit(1)
@@ -239,7 +172,7 @@ class RecallRepository:
         if facts.reflection is None:
             for recall in reversed(facts.recalls):
                 if recall.reflection_id is not None:
-                    facts.reflection = await self.saved(user_id, recall.reflection_id)
+                    facts.reflection = await paragraphs.saved(user_id, recall.reflection_id)
                     if facts.reflection is not None:
                         break
         return facts

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
-    Capture,
     Reflection,
     ReflectionStatus,
     TherapySession,
@@ -188,26 +187,66 @@ class ReflectionRepository:
         draft.saved_at = now
         await self.session.flush()
 
-    async def captures_between(self, user_id: int, first: date, last: date) -> list[Capture]:
-        """Captures and marks of the sessions dated `first`..`last`, oldest first."""
-        result = await self.session.scalars(
-            select(Capture)
-            .join(TherapySession, TherapySession.id == Capture.session_id)
-            .where(
-                Capture.user_id == user_id,
-                TherapySession.user_id == user_id,
-                TherapySession.local_date >= first,
-                TherapySession.local_date <= last,
-            )
-            .order_by(Capture.id)
-        )
-        return list(result)
+    # ------------------------------------------------------- saved paragraphs
 
-    async def captures_of(self, user_id: int, session_id: int) -> list[Capture]:
-        """Captures and marks of one session, oldest first."""
-        result = await self.session.scalars(
-            select(Capture)
-            .where(Capture.user_id == user_id, Capture.session_id == session_id)
-            .order_by(Capture.id)
+    def saved_query(self, user_id: int) -> Select[Reflection]:
+        """Every saved paragraph of the person (a query to narrow and order)."""
+        return (
+            select(Reflection)
+            .join(TherapySession, TherapySession.id == Reflection.session_id)
+            .where(
+                Reflection.user_id == user_id,
+                TherapySession.user_id == user_id,
+                Reflection.status == ReflectionStatus.SAVED,
+            )
         )
-        return list(result)
+
+    async def latest_saved(self, user_id: int) -> Reflection | None:
+        """The saved paragraph of the most recent session."""
+        return await self.session.scalar(
+            self.saved_query(user_id)
+            .order_by(TherapySession.started_at.desc(), Reflection.id.desc())
+            .limit(1)
+        )
+
+    async def saved(self, user_id: int, reflection_id: int) -> Reflection | None:
+        """A saved paragraph by id; a superseded id leads to its session's saved version."""
+        row = await self.session.scalar(
+            select(Reflection).where(Reflection.user_id == user_id, Reflection.id == reflection_id)
+        )
+        if row is None or row.status == ReflectionStatus.SAVED:
+            return row
+        if row.status == ReflectionStatus.DRAFT:
+            return None
+        return await self.session.scalar(
+            self.saved_query(user_id)
+            .where(Reflection.session_id == row.session_id)
+            .order_by(Reflection.version.desc())
+            .limit(1)
+        )
+
+    async def neighbours(
+        self, user_id: int, reflection: Reflection
+    ) -> tuple[int | None, int | None]:
+        """The saved paragraphs of the sessions before and after this one: (older, newer)."""
+        started = await self.session.scalar(
+            select(TherapySession.started_at).where(
+                TherapySession.user_id == user_id, TherapySession.id == reflection.session_id
+            )
+        )
+        if started is None:
+            return None, None
+        key = (TherapySession.started_at, Reflection.id)
+        older = await self.session.scalar(
+            self.saved_query(user_id)
+            .where((key[0] < started) | ((key[0] == started) & (key[1] < reflection.id)))
+            .order_by(key[0].desc(), key[1].desc())
+            .limit(1)
+        )
+        newer = await self.session.scalar(
+            self.saved_query(user_id)
+            .where((key[0] > started) | ((key[0] == started) & (key[1] > reflection.id)))
+            .order_by(key[0], key[1])
+            .limit(1)
+        )
+        return (older.id if older else None), (newer.id if newer else None)

@@ -25,6 +25,7 @@ from bot.clock import EVENING_CATCH_UP, last_weekly, next_weekly, zone_of
 from bot.context import BetweenApp, BotContext
 from bot.jobs.queue import remove_job, replace_job
 from bot.views import cue_text, evening_keyboard
+from storage.captures import CaptureRepository
 from storage.models import User
 from storage.reflections import ReflectionRepository
 from storage.users import UserRepository
@@ -183,7 +184,9 @@ async def fire(context: BotContext) -> None:
             user.last_evening_prompt_on = prompt_day
             logger.info("evening prompt for user %s not needed: reflection saved", user.id)
         else:
-            cue = cue_text(await repo.captures_between(user.id, therapy_day, prompt_day), tz)
+            cue = cue_text(
+                await CaptureRepository(session).between(user.id, therapy_day, prompt_day), tz
+            )
             text = texts.EVENING_PROMPT.format(cue=cue or texts.EVENING_NOTHING)
             user.last_evening_prompt_on = prompt_day
         chat_id = user.chat_id

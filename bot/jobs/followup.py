@@ -24,6 +24,7 @@ from bot.jobs.queue import remove_job, replace_job
 from bot.views import cut, followup_keyboard, headline_of
 from storage.models import User
 from storage.recalls import RecallRepository
+from storage.reflections import ReflectionRepository
 from storage.users import UserRepository
 
 logger = logging.getLogger(__name__)
@@ -99,13 +100,14 @@ async def send(application: BetweenApp, user_id: int, recall_id: int) -> bool:
     async with db() as session, session.begin():
         user = await UserRepository(session).get(user_id)
         recalls = RecallRepository(session)
+        paragraphs = ReflectionRepository(session)
         recall = await recalls.get(user_id, recall_id)
         if user is None or recall is None:
             return False
         if not await recalls.claim_followup(user_id, recall_id, utcnow()):
             return False
         reflection = (
-            await recalls.saved(user_id, recall.reflection_id) if recall.reflection_id else None
+            await paragraphs.saved(user_id, recall.reflection_id) if recall.reflection_id else None
         )
         headline = cut(headline_of(reflection), 80) if reflection else texts.RECALL_NO_HEADLINE
         chat_id, reply_to = user.chat_id, recall.message_id

@@ -31,6 +31,7 @@ from bot.moments import TimeTrigger, next_fire
 from bot.views import describe_trigger, ping_keyboard, ping_text, spec_of
 from storage.models import RecallSource, Trigger, TriggerKind, TriggerStatus, User
 from storage.recalls import RecallRepository
+from storage.reflections import ReflectionRepository
 from storage.search import keywords_of
 from storage.triggers import TriggerRepository
 from storage.users import UserRepository
@@ -152,8 +153,9 @@ async def send(application: BetweenApp, user_id: int, trigger_id: int) -> int | 
                 logger.info("trigger %s: this firing was already taken", trigger_id)
                 return None
             recalls = RecallRepository(session)
+            paragraphs = ReflectionRepository(session)
             reflection = (
-                await recalls.saved(user_id, row.reflection_id) if row.reflection_id else None
+                await paragraphs.saved(user_id, row.reflection_id) if row.reflection_id else None
             )
             recall = await recalls.add(
                 user_id, reflection.id if reflection else None, RecallSource.PING, trigger_id
