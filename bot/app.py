@@ -121,6 +121,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         fix,
         flood,
         help,
+        moments,
         privacy,
         recall,
         reflection,
@@ -160,6 +161,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         settings_flow,
         help,
         reflection,
+        moments,  # before triggers, whose catch-all answers stale tg: buttons
         triggers,
         recall,
         fix,  # the ✎ Fix conversation, before capture takes any other text
