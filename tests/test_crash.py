@@ -18,9 +18,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from tests.conftest import TOKEN
 from tests.support.databases import read_rows
-from tests.telegram_server import TelegramTestServer
+from tests.support.telegram_server import TOKEN, TelegramTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"

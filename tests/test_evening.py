@@ -19,7 +19,7 @@ from bot.evening import (
 from bot.scheduling import rebuild_all, reschedule_user
 from storage.models import Reflection, ReflectionStatus, TherapySession, User
 from storage.sessions import utcnow
-from tests.telegram_server import TelegramTestServer
+from tests.support.telegram_server import TelegramTestServer
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -22,8 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.__main__ import CONTENT_LOGGERS, NOISY_LOGGERS, configure_logging
 from bot.timespec import DAY_NAMES
 from storage.models import Capture, CaptureKind, CaptureStatus, Recall, User
-from tests.conftest import TOKEN
-from tests.telegram_server import TelegramTestServer
+from tests.support.telegram_server import TOKEN, TelegramTestServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRETS = [

@@ -26,7 +26,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from tests.telegram_server import TelegramTestServer
+from tests.support.telegram_server import TelegramTestServer
 
 TOKEN = "123456:TEST-server-token"
 

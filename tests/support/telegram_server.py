@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 
+TOKEN = "123456:TEST-token_between"  # the token the tests' bot is built with
+
 GET_FILE_LIMIT = 20 * 1024 * 1024
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
