@@ -45,9 +45,12 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Benchmarks print figures; openai-whisper is compared where `make bench-extra` installed it.
+# Benchmarks print figures (each next to a peer measured in the same run), never assert;
+# loop_stall.py: how long the event loop pauses while memos are transcribed. openai-whisper
+# is compared where `make bench-extra` installed it.
 bench: $(VENV)/.installed-dev
 	$(PY) bench/transcribe.py
+	$(PY) bench/loop_stall.py
 
 bench-extra: $(VENV)/.installed-dev
 	$(PIP) install torch==2.13.0

@@ -243,9 +243,9 @@ async def test_others_are_answered_while_a_long_memo_is_transcribed(
         await alice.next_message()
         await server.wait_for(lambda: len(server.downloads) == 1, 10)  # now it is transcribing
         bob.command("help")
-        assert "/recall" in (await bob.next_message(timeout=3)).text
+        assert "/recall" in (await bob.next_message()).text
         bob.send_text("a sentence while Alice's memo is transcribed")
-        assert "Saved to your" in (await bob.next_message(timeout=3)).text
+        assert "Saved to your" in (await bob.next_message()).text
         [row] = await captures(app, 101)
         assert row.status == CaptureStatus.PENDING  # Alice's memo was still being worked on
         edit = await alice.next_edit(timeout=120)

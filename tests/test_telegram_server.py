@@ -26,6 +26,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from tests.support.eventually import eventually
 from tests.support.telegram_server import TelegramTestServer
 
 TOKEN = "123456:TEST-server-token"
@@ -54,13 +55,10 @@ async def test_long_poll_waits_for_the_update(srv: TelegramTestServer, bot: Bot)
     alice = srv.person(user_id=101, first_name="Alice")
     poll = asyncio.create_task(bot.get_updates(timeout=5))
     await srv.wait_for_call("getUpdates")
-    await asyncio.sleep(0.2)
-    assert not poll.done()
+    assert not await eventually(poll.done, within=0.2)  # the poll is held open
 
-    started = asyncio.get_running_loop().time()
     alice.send_text("/start hello")
-    updates = await poll
-    assert asyncio.get_running_loop().time() - started < 2
+    updates = await asyncio.wait_for(poll, 3)  # answered on arrival, well before its 5 s
     (update,) = updates
     message = update.message
     assert message is not None and message.text == "/start hello"
@@ -153,7 +151,6 @@ async def test_next_message_order_and_no_message_within(srv: TelegramTestServer,
     assert (await alice.next_message()).text == "two"
     assert await alice.no_message_within(0.2)
     waiting = asyncio.create_task(alice.no_message_within(5))
-    await asyncio.sleep(0.05)
     await bot.send_message(101, "three")
     assert not await asyncio.wait_for(waiting, 1)  # wakes on arrival, not at the timeout
     assert (await alice.next_message()).text == "three"
