@@ -1091,83 +1091,118 @@ class TelegramTestServer:
                 params[name] = _coerce(name, str(value))
         return params, files
 
-    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
-        raw_method = request.match_info["method"]
-        key = raw_method.lower()
-        name, handler = self._handlers.get(key, (raw_method, None))
-        try:
-            params, files = await self._read_params(request)
-        except ValueError:
-            return self._error_response(_bad_request("can't parse request body"))
+    # The in-memory model answers every call through `call` and `download`; the HTTP handlers
+    # below and the fast tier's in-process request (tests/support/in_process.py) are two thin
+    # transports over them, so both tiers see the same chats, validation and faults.
+
+    DROP = "drop"  # what `call`/`download` return when a drop_next fault closes the connection
+
+    async def call(
+        self, token: str, method: str, params: JSONDict, files: dict[str, UploadedFile]
+    ) -> tuple[int, JSONDict | str | bytes] | str:
+        """Answers one Bot API call as Telegram would: (HTTP status, body), or DROP."""
+        key = method.lower()
+        name, handler = self._handlers.get(key, (method, None))
         record = ApiRequest(name, params, files, time.time())
         self.requests.append(record)
         self.notify()
 
-        if request.match_info["token"] != self.token:
-            record.status = 401
-            return self._error_response(ApiError(401, "Unauthorized"))
+        if token != self.token:
+            return self._error(ApiError(401, "Unauthorized"), record)
         fault = self._take_fault(key)
         if fault is not None:
             record.fault = fault.kind
             if fault.kind == "drop":
-                return await self._drop(request, record)
+                record.status = 0
+                return self.DROP
             if fault.kind == "error":
                 record.status = fault.status
-                return self._fault_response(fault)
+                assert fault.body is not None
+                return fault.status, fault.body
             await self._sleep(fault.seconds)
         if key in self._unsupported:
-            return self._error_response(self._unsupported[key], record)
+            return self._error(self._unsupported[key], record)
         if handler is None:
-            logger.warning("Bot called %s, which the test server does not implement", raw_method)
-            self.unknown_methods.append(raw_method)
-            return self._error_response(ApiError(404, "Not Found: method not found"), record)
+            logger.warning("Bot called %s, which the test server does not implement", method)
+            self.unknown_methods.append(method)
+            return self._error(ApiError(404, "Not Found: method not found"), record)
         try:
             result = handler(params, files)
             if asyncio.iscoroutine(result):
                 result = await result
         except ApiError as exc:
-            return self._error_response(exc, record)
+            return self._error(exc, record)
         record.status = 200
         self.notify()
-        return web.json_response({"ok": True, "result": result})
+        return 200, {"ok": True, "result": result}
 
-    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["token"] != self.token:
-            return self._error_response(ApiError(401, "Unauthorized"))
-        path = request.match_info["path"]
+    async def download(self, token: str, path: str) -> tuple[int, JSONDict | str | bytes] | str:
+        """Serves a file as the file URL does: (status, bytes or error JSON), or DROP."""
+        if token != self.token:
+            return self._error(ApiError(401, "Unauthorized"))
         self.downloads.append(path)
         fault = self._take_fault("download")
         if fault is not None:
             if fault.kind == "drop":
-                return await self._drop(request, None)
+                return self.DROP
             if fault.kind == "error":
-                return self._fault_response(fault)
+                assert fault.body is not None
+                return fault.status, fault.body
             await self._sleep(fault.seconds)
         stored = next((f for f in self.files.values() if f.file_path == path), None)
         if stored is None:
-            return self._error_response(ApiError(404, "Not Found"))
-        return web.Response(
-            body=stored.data, content_type=stored.mime_type or "application/octet-stream"
+            return self._error(ApiError(404, "Not Found"))
+        return 200, stored.data
+
+    def file_at(self, path: str) -> StoredFile | None:
+        return next((f for f in self.files.values() if f.file_path == path), None)
+
+    @staticmethod
+    def _error(error: ApiError, record: ApiRequest | None = None) -> tuple[int, JSONDict]:
+        if record is not None:
+            record.status = error.status
+        return error.status, error.body()
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        try:
+            params, files = await self._read_params(request)
+        except ValueError:
+            return self._error_response(_bad_request("can't parse request body"))
+        answer = await self.call(
+            request.match_info["token"], request.match_info["method"], params, files
         )
+        return await self._respond(request, answer, None)
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        answer = await self.download(request.match_info["token"], request.match_info["path"])
+        stored = self.file_at(request.match_info["path"])
+        return await self._respond(request, answer, stored)
+
+    async def _respond(
+        self,
+        request: web.Request,
+        answer: tuple[int, JSONDict | str | bytes] | str,
+        stored: StoredFile | None,
+    ) -> web.StreamResponse:
+        if answer == self.DROP:
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError
+        assert isinstance(answer, tuple)
+        status, body = answer
+        if isinstance(body, dict):
+            return web.json_response(body, status=status)
+        if isinstance(body, bytes) and stored is not None and status == 200:
+            return web.Response(
+                body=body, content_type=stored.mime_type or "application/octet-stream"
+            )
+        return web.Response(body=body, status=status, content_type="text/html")
 
     @staticmethod
     def _error_response(error: ApiError, record: ApiRequest | None = None) -> web.Response:
         if record is not None:
             record.status = error.status
         return web.json_response(error.body(), status=error.status)
-
-    @staticmethod
-    def _fault_response(fault: _Fault) -> web.Response:
-        if isinstance(fault.body, dict):
-            return web.json_response(fault.body, status=fault.status)
-        return web.Response(body=fault.body, status=fault.status, content_type="text/html")
-
-    async def _drop(self, request: web.Request, record: ApiRequest | None) -> web.StreamResponse:
-        if record is not None:
-            record.status = 0
-        if request.transport is not None:
-            request.transport.abort()
-        raise asyncio.CancelledError
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
