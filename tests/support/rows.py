@@ -164,3 +164,17 @@ async def sessions(app, user_id: int) -> list[TherapySession]:
             .order_by(TherapySession.id)
         )
         return list(result)
+
+
+async def user_of(app, user_id: int) -> User | None:  # type: ignore[no-untyped-def]
+    """The person's row as the bot left it (None before they wrote)."""
+    async with app.bot_data.sessionmaker() as s:
+        return await s.get(User, user_id)
+
+
+async def reflections_of(app, user_id: int) -> list[Reflection]:  # type: ignore[no-untyped-def]
+    async with app.bot_data.sessionmaker() as s:
+        rows = await s.scalars(
+            select(Reflection).where(Reflection.user_id == user_id).order_by(Reflection.id)
+        )
+        return list(rows)
