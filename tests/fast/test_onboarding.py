@@ -93,7 +93,11 @@ async def test_therapy_day_and_time_finish_onboarding(bot: FastBot) -> None:
     assert therapy == texts.THERAPY_SET.format(day="Tuesday", time="17:00")
     assert done == texts.ONBOARDED
     user = await user_of(bot.app, 101)
-    assert (user.therapy_weekday, f"{user.therapy_time:%H:%M}", user.onboarded) == (1, "17:00", True)
+    assert (user.therapy_weekday, f"{user.therapy_time:%H:%M}", user.onboarded) == (
+        1,
+        "17:00",
+        True,
+    )
 
 
 async def test_skip_leaves_no_therapy_day(bot: FastBot) -> None:

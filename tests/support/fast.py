@@ -14,8 +14,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from unittest.mock import patch
 
 from telegram import Update
+from telegram.ext import ApplicationBuilder
+from telegram.request import BaseRequest
 
 from bot.app import build_application, open_database
 from bot.config import Settings, load_settings
@@ -26,6 +29,19 @@ from tests.support import databases
 from tests.support.in_process import InProcessRequest
 from tests.support.person import Person, Sent
 from tests.support.telegram_server import BotMessage, TelegramTestServer
+
+
+def build_with_request(settings: Settings, services: Services, request: BaseRequest) -> BetweenApp:
+    """`build_application` as it is, with PTB's public `ApplicationBuilder.request()` and
+    `.get_updates_request()` given `request` just before it builds (the one seam: the
+    builder would make two HTTPXRequests, and their SSL contexts take most of a start)."""
+    build = ApplicationBuilder.build
+
+    def build_on(builder: ApplicationBuilder) -> object:  # type: ignore[type-arg]
+        return build(builder.request(request).get_updates_request(request))
+
+    with patch.object(ApplicationBuilder, "build", build_on):
+        return build_application(settings, services)
 
 
 async def migrated_template(path: Path) -> None:
@@ -56,10 +72,7 @@ async def running_app(
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
     )
-    app = build_application(settings, services)
-    request = InProcessRequest(api)
-    with app.bot._unfrozen():  # the one seam: PTB's builder always makes HTTPXRequests
-        app.bot._request = (request, request)
+    app = build_with_request(settings, services, InProcessRequest(api))
     await app.initialize()
     try:
         assert app.post_init is not None
