@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -78,7 +78,6 @@ def start_bot(
     make_settings: Callable[..., Settings], transcriber: FixedTranscriber, api: TelegramTestServer
 ) -> Callable[..., AbstractAsyncContextManager[FastBot]]:
     """`async with start_bot(**settings) as bot:` for a bot with other settings."""
-    from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def start(**overrides: object) -> AsyncIterator[FastBot]:
