@@ -35,6 +35,9 @@ run: $(VENV)/.installed data
 # parsing) and the fast tier (always an SQLite file). Both runs happen even if the first fails;
 # the exit code says if either failed. Each run uses PYTEST_WORKERS pytest-xdist workers: most
 # end-to-end tests wait on I/O, so 3 workers keep 2 cores busy (each worker loads the model once).
+# Tests marked `serial` need the PostgreSQL server to themselves (the on-disk /delete check:
+# other databases' open transactions let VACUUM FULL keep deleted rows), so they run after the
+# workers, alone, on a cluster of their own (on SQLite they skip themselves).
 PYTEST_WORKERS ?= 3
 PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS)
 PG_SKIP_FILES := tests/test_timespec.py tests/test_telegram_server.py \
@@ -46,7 +49,9 @@ test: $(VENV)/.installed-dev data
 	status=0; \
 	$(PYTEST) || status=$$?; \
 	PYTHON=$(PY) tests/support/with_postgres.sh \
-		$(PYTEST) $(addprefix --ignore=,$(PG_SKIP_FILES)) || status=$$?; \
+		$(PYTEST) -m "not serial" $(addprefix --ignore=,$(PG_SKIP_FILES)) || status=$$?; \
+	PYTHON=$(PY) tests/support/with_postgres.sh \
+		$(PY) -m pytest -q -m serial $(addprefix --ignore=,$(PG_SKIP_FILES)) || status=$$?; \
 	exit $$status
 
 # The quick check before a commit: formatting, lint, types, and the fast tier only.
