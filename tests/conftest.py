@@ -22,9 +22,8 @@ from bot.app import build_application
 from bot.config import Settings, load_settings
 from bot.context import BetweenApp, Services
 from tests.support import databases
-from tests.telegram_server import TelegramTestServer
+from tests.support.telegram_server import TOKEN, TelegramTestServer
 
-TOKEN = "123456:TEST-token_between"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

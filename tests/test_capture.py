@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import string
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import jiwer
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from storage.captures import CaptureRepository
-from storage.models import Capture, CaptureKind, CaptureStatus, TherapySession, User
+from storage.models import CaptureKind, CaptureStatus, TherapySession, User
 from storage.sessions import utcnow
-from tests.telegram_server import TelegramTestServer
+from tests.support.eventually import eventually
+from tests.support.rows import captures, sessions
+from tests.support.speech import FIXTURES, wer
+from tests.support.telegram_server import TelegramTestServer
 
-FIXTURES = Path(__file__).parent / "fixtures"
-REFERENCES: dict[str, str] = json.loads((FIXTURES / "speech.json").read_text())
 BUTTONS = ["★ This is what landed", "✎ Fix", "🗑 Delete"]
-
-
-def wer(name: str, hypothesis: str) -> float:
-    def norm(text: str) -> str:
-        return " ".join(text.lower().translate(str.maketrans("", "", string.punctuation)).split())
-
-    return jiwer.wer(norm(REFERENCES[name]), norm(hypothesis))
 
 
 def label(day: date) -> str:
@@ -37,32 +27,6 @@ def labels_since(sent: datetime, zone: str = "UTC") -> set[str]:
     """The session days a capture made between `sent` and now can carry (midnight may pass)."""
     tz = ZoneInfo(zone)
     return {label(sent.astimezone(tz)), label(datetime.now(tz))}
-
-
-async def captures(app, user_id: int) -> list[Capture]:
-    async with app.bot_data.sessionmaker() as s:
-        return list(
-            await s.scalars(select(Capture).where(Capture.user_id == user_id).order_by(Capture.id))
-        )
-
-
-async def sessions(app, user_id: int) -> list[TherapySession]:
-    async with app.bot_data.sessionmaker() as s:
-        result = await s.scalars(
-            select(TherapySession)
-            .where(TherapySession.user_id == user_id)
-            .order_by(TherapySession.id)
-        )
-        return list(result)
-
-
-async def eventually(check, within: float = 5.0) -> None:
-    """Waits (in short steps) until an async DB check holds; the bot commits after it sends."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def execute(app, statement) -> None:
@@ -172,7 +136,7 @@ async def test_text_capture_land_fix_and_delete(server: TelegramTestServer, star
         async def card_moved() -> bool:
             return (await captures(app, 101))[0].reply_message_id == fixed.message_id
 
-        await eventually(card_moved)
+        assert await eventually(card_moved, within=5)
 
         # ✎ then /cancel keeps it
         alice.press("✎ Fix", fixed)
@@ -361,5 +325,5 @@ async def test_transcript_is_sent_anew_when_the_placeholder_cannot_be_edited(
         async def moved() -> bool:
             return (await captures(app, 909))[0].reply_message_id == card.message_id
 
-        await eventually(moved)
+        assert await eventually(moved, within=5)
         assert placeholder.message_id != card.message_id

@@ -17,8 +17,10 @@ from sqlalchemy import insert, select
 from bot.voice import Failure, precheck
 from storage.models import Capture, CaptureKind, CaptureStatus, TherapySession
 from storage.sessions import utcnow
-from tests.telegram_server import TelegramTestServer
-from tests.test_capture import FIXTURES, captures, eventually, wer
+from tests.support.eventually import eventually
+from tests.support.rows import captures
+from tests.support.speech import FIXTURES, wer
+from tests.support.telegram_server import TelegramTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,9 +125,7 @@ async def test_failed_download_then_retry(server: TelegramTestServer, start_bot)
         assert landed.button_texts[0] == "★ This is what landed"
         [row] = await captures(app, 404)
         assert (row.status, row.attempts, row.error) == (CaptureStatus.TRANSCRIBED, 2, None)
-        await eventually(
-            lambda: _reply_is(app, 404, landed.message_id),
-        )
+        assert await eventually(lambda: _reply_is(app, 404, landed.message_id), within=5)
         dave.command("retry")
         assert "Nothing to retry" in (await dave.next_message()).text
 
@@ -208,7 +208,7 @@ async def test_stopping_mid_transcription_delivers_the_transcript_once(
         assert row.status == CaptureStatus.PENDING
     # stopped while the download hung; whichever run finished it, the text arrives once
     async with start_bot() as app:
-        await eventually(lambda: _status_is(app, 101, CaptureStatus.TRANSCRIBED), within=60)
+        assert await eventually(lambda: _status_is(app, 101, CaptureStatus.TRANSCRIBED), within=60)
         await alice.no_message_within(1.5)
         results = [e.text for e in alice.edits] + [m.text for m in alice.messages[1:]]
         assert sum(wer("speech_04.ogg", t.split("\n\n")[-2]) <= 0.2 for t in results) == 1
@@ -243,9 +243,9 @@ async def test_others_are_answered_while_a_long_memo_is_transcribed(
         await alice.next_message()
         await server.wait_for(lambda: len(server.downloads) == 1, 10)  # now it is transcribing
         bob.command("help")
-        assert "/recall" in (await bob.next_message(timeout=3)).text
+        assert "/recall" in (await bob.next_message()).text
         bob.send_text("a sentence while Alice's memo is transcribed")
-        assert "Saved to your" in (await bob.next_message(timeout=3)).text
+        assert "Saved to your" in (await bob.next_message()).text
         [row] = await captures(app, 101)
         assert row.status == CaptureStatus.PENDING  # Alice's memo was still being worked on
         edit = await alice.next_edit(timeout=120)

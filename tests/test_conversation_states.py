@@ -24,10 +24,10 @@ import pytest
 from bot import export
 from bot.context import BetweenApp
 from storage.personal import PersonalDataRepository
-from tests.person import Person, Sent
 from tests.support.eventually import eventually
-from tests.telegram_server import BotMessage, TelegramTestServer
-from tests.test_trigger_support import add_reflection, add_user, db_of
+from tests.support.person import Person, Sent
+from tests.support.rows import add_reflection, add_user, db_of
+from tests.support.telegram_server import BotMessage, TelegramTestServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SPEECH: dict[str, str] = json.loads((FIXTURES / "speech.json").read_text())

@@ -16,8 +16,8 @@ from storage.db import create_engine, create_sessionmaker
 from storage.models import Capture, ConversationState, User
 from storage.sessions import utcnow
 from tests.support.eventually import eventually
-from tests.telegram_server import TelegramTestServer
-from tests.test_trigger_support import add_user, db_of
+from tests.support.rows import add_user, db_of
+from tests.support.telegram_server import TelegramTestServer
 
 
 async def _age_settings_state(database_url: str, quiet_for: timedelta) -> None:

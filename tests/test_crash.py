@@ -14,13 +14,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from tests.conftest import TOKEN
 from tests.support.databases import read_rows
-from tests.telegram_server import TelegramTestServer
+from tests.support.eventually import eventually
+from tests.support.telegram_server import TOKEN, TelegramTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -98,16 +98,6 @@ def query(database_url: str, sql: str) -> list[tuple]:
     return read_rows(database_url, sql)
 
 
-async def until(predicate: Callable[[], bool], within: float = 20.0) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while loop.time() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.1)
-    return predicate()
-
-
 async def test_killed_during_a_transcription_the_memo_is_transcribed_after_restart(
     server: TelegramTestServer, tmp_path: Path, database_url: str
 ) -> None:
@@ -154,7 +144,7 @@ async def test_killed_during_a_reflection_it_resumes_at_the_same_question(
             )
             return step == [(2,)] and bool(state) and state[0][0] is not None
 
-        assert await until(saved), first.output()  # what a person sees is also on disk
+        assert await eventually(saved), first.output()  # what a person sees is also on disk
         first.kill()
 
     async with bot_process(server, tmp_path, database_url, "second", run=2) as second:

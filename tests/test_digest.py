@@ -11,8 +11,8 @@ from bot.views import digest_text
 from storage.models import Recall, RecallSource, User
 from storage.recalls import DigestFacts, RecallRepository
 from storage.sessions import utcnow
-from tests.telegram_server import TelegramTestServer
-from tests.test_trigger_support import add_reflection, add_user, db_of, open_db
+from tests.support.rows import add_reflection, add_user, db_of, open_db
+from tests.support.telegram_server import TelegramTestServer
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

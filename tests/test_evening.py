@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,8 @@ from bot.jobs.evening import (
 )
 from storage.models import Reflection, ReflectionStatus, TherapySession, User
 from storage.sessions import utcnow
-from tests.telegram_server import TelegramTestServer
+from tests.support.eventually import eventually
+from tests.support.telegram_server import TelegramTestServer
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -236,8 +236,8 @@ async def test_no_prompt_without_therapy_day_or_when_turned_off(
             assert row is not None
             row.evening_time = None
         await reschedule_user(app, 312)
-        await asyncio.sleep(0.05)  # schedule_removal is applied by the scheduler thread
-        assert not app.job_queue.get_jobs_by_name(job_name(312))
+        # schedule_removal is applied by the scheduler thread
+        assert await eventually(lambda: not app.job_queue.get_jobs_by_name(job_name(312)), 5)
 
 
 async def test_prompt_missed_while_down_is_sent_once_after_restart(

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Capture, CaptureStatus
-from tests.telegram_server import TelegramTestServer
+from tests.support.telegram_server import TelegramTestServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SPEECH: dict[str, str] = json.loads((FIXTURES / "speech.json").read_text())

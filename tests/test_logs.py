@@ -8,7 +8,6 @@ of every logger are captured; only the test server's own logger (tests.*) is lef
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterator
 from datetime import datetime
@@ -22,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.__main__ import CONTENT_LOGGERS, NOISY_LOGGERS, configure_logging
 from bot.texts import DAY_NAMES
 from storage.models import Capture, CaptureKind, CaptureStatus, Recall, User
-from tests.conftest import TOKEN
-from tests.telegram_server import TelegramTestServer
+from tests.support.eventually import eventually
+from tests.support.telegram_server import TOKEN, TelegramTestServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRETS = [
@@ -134,10 +133,8 @@ async def test_every_flow_at_debug_logs_no_content(
                 recall = await s.scalar(select(Recall).where(Recall.user_id == 101))
                 return recall is not None and recall.followup_message_id is not None
 
-        for _ in range(50):  # the follow-up's message id is stored right after it is sent
-            if await followup_recorded():
-                break
-            await asyncio.sleep(0.05)
+        # the follow-up's message id is stored right after it is sent
+        assert await eventually(followup_recorded, within=5)
         alice.send_text("the oboe outcome", reply_to=question)
         assert "Kept" in (await alice.next_message()).text
 

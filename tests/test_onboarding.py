@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.texts import DAY_NAMES
 from storage.models import User
-from tests.telegram_server import TelegramTestServer
+from tests.support.telegram_server import TelegramTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from storage.models import Recall, Trigger
 from storage.personal import PersonalDataRepository
-from tests.telegram_server import TelegramTestServer
-from tests.test_privacy import seed
+from tests.support.seed import seed
+from tests.support.telegram_server import TelegramTestServer
 
 
 async def test_forged_callbacks_never_touch_or_show_someone_elses_rows(

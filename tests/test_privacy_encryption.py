@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from storage.models import Recall
 from tests.support.databases import stored_bytes
-from tests.telegram_server import TelegramTestServer
+from tests.support.telegram_server import TelegramTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -21,9 +21,7 @@ from bot.keys import CANARY_KEY, MISSING_KEY, WRONG_KEY, rotate_all
 from storage.db import create_engine
 from storage.encrypted import TextCipher
 from storage.models import Capture, CaptureKind, CaptureStatus, Meta, TherapySession, User
-from tests.support.databases import disk_bytes, stored_bytes
-
-__all__ = ["disk_bytes"]  # tests/test_privacy.py imports it from here
+from tests.support.databases import stored_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 PHRASE = "my quiet tangerine confession"

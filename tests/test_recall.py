@@ -7,8 +7,7 @@ from pathlib import Path
 
 from bot.jobs import reschedule_user
 from storage.models import RecallSource
-from tests.telegram_server import TelegramTestServer
-from tests.test_trigger_support import (
+from tests.support.rows import (
     add_reflection,
     add_situation,
     add_user,
@@ -16,6 +15,7 @@ from tests.test_trigger_support import (
     recalls_of,
     settled,
 )
+from tests.support.telegram_server import TelegramTestServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SPEECH: dict[str, str] = json.loads((FIXTURES / "speech.json").read_text())

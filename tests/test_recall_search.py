@@ -11,7 +11,7 @@ from storage.db import create_engine, create_sessionmaker, migrate
 from storage.encrypted import TextCipher
 from storage.models import Recall, RecallSource
 from storage.search import keywords_of, query_stems, search, stem
-from tests.test_trigger_support import add_reflection, add_situation, add_user, open_db
+from tests.support.rows import add_reflection, add_situation, add_user, open_db
 
 
 def test_stems_bring_word_forms_together() -> None:

@@ -22,7 +22,7 @@ from storage.models import (
     TherapySession,
     User,
 )
-from tests.telegram_server import TelegramTestServer
+from tests.support.telegram_server import TelegramTestServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SPEECH: dict[str, str] = json.loads((FIXTURES / "speech.json").read_text())

@@ -12,7 +12,7 @@ from bot.context import Services
 from storage.models import ConversationState, User
 from storage.persistence import USER_DATA, DatabasePersistence
 from storage.sessions import utcnow
-from tests.telegram_server import TelegramTestServer
+from tests.support.telegram_server import TelegramTestServer
 
 
 async def test_round_trip_and_stale_states(make_settings) -> None:

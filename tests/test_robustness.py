@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from bot.context import BetweenApp
 from storage.models import Capture, CaptureStatus, User
-from tests.person import Person
-from tests.telegram_server import TelegramTestServer
+from tests.support.person import Person
+from tests.support.telegram_server import TelegramTestServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 UNDECODABLE = "couldn't read that as audio"

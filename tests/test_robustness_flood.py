@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from handlers.flood import FloodGuard
 from storage.models import Capture
-from tests.telegram_server import TelegramTestServer
+from tests.support.telegram_server import TelegramTestServer
 
 SLOW = "slow down"
 

@@ -13,8 +13,7 @@ from bot.clock import zone_of
 from bot.jobs import reschedule_user, trigger
 from storage.models import RecallSource, Trigger, TriggerStatus
 from storage.sessions import utcnow
-from tests.telegram_server import TelegramTestServer
-from tests.test_trigger_support import (
+from tests.support.rows import (
     add_reflection,
     add_user,
     db_of,
@@ -23,6 +22,7 @@ from tests.test_trigger_support import (
     settled,
     triggers_of,
 )
+from tests.support.telegram_server import TelegramTestServer
 
 BERLIN = ZoneInfo("Europe/Berlin")  # add_user's default zone
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")

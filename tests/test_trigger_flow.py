@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from bot.jobs.trigger import job_name
 from bot.texts import DAY_NAMES
 from storage.models import TriggerKind, TriggerStatus
-from tests.telegram_server import TelegramTestServer
-from tests.test_trigger_support import add_reflection, add_user, db_of, triggers_of
+from tests.support.rows import add_reflection, add_user, db_of, triggers_of
+from tests.support.telegram_server import TelegramTestServer
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -14,7 +14,7 @@ from bot.app import build_application
 from bot.config import Settings
 from bot.context import BetweenApp, Services
 from storage.models import Capture
-from tests.telegram_server import TelegramTestServer
+from tests.support.telegram_server import TelegramTestServer
 
 SECRET = "between-webhook_secret-123"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 
+TOKEN = "123456:TEST-token_between"  # the token the tests' bot is built with
+
 GET_FILE_LIMIT = 20 * 1024 * 1024
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
@@ -74,40 +76,14 @@ _STRING_PARAMS = frozenset(
         "file_id",
         "url",
         "action",
-        "description",
-        "short_description",
-        "name",
         "language_code",
         "secret_token",
         "ip_address",
-        "emoji",
-        "title",
-        "performer",
-        "inline_message_id",
-        "business_connection_id",
-        "message_effect_id",
         "document",
-        "photo",
-        "voice",
-        "audio",
-        "video",
-        "animation",
-        "video_note",
-        "sticker",
-        "thumbnail",
     }
 )
 
-_MEDIA_METHODS = {
-    "sendDocument": "document",
-    "sendPhoto": "photo",
-    "sendVoice": "voice",
-    "sendAudio": "audio",
-    "sendVideo": "video",
-    "sendAnimation": "animation",
-    "sendVideoNote": "video_note",
-    "sendSticker": "sticker",
-}
+_MEDIA_METHODS = {"sendDocument": "document"}  # the bot sends files only as documents (/export)
 
 _FILE_DIRS = {
     "document": ("documents", ".bin"),
@@ -287,7 +263,6 @@ class ChatState:
     pinned: list[int] = field(default_factory=list)
     chat_actions: list[str] = field(default_factory=list)
     person_messages: dict[int, JSONDict] = field(default_factory=dict)
-    menu_button: JSONDict | None = None
     _last_message_id: int = 0
 
     def next_message_id(self) -> int:
@@ -471,189 +446,6 @@ def _html_entity(tag: str, attrs: dict[str, str], offset: int, length: int) -> J
     return entity
 
 
-_MDV2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
-_MDV2_NAMES = {
-    "*": ("bold", "Bold"),
-    "_": ("italic", "Italic"),
-    "__": ("underline", "Underline"),
-    "~": ("strikethrough", "Strikethrough"),
-    "||": ("spoiler", "Spoiler"),
-    "[": ("text_link", "TextUrl"),
-}
-
-
-def _reserved(char: str) -> _EntityError:
-    return _EntityError(
-        f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
-    )
-
-
-def _scan_until(src: str, start: int, closing: str) -> tuple[str, int] | None:
-    """Reads escaped content up to an unescaped ``closing``; returns (content, index after)."""
-    parts: list[str] = []
-    i = start
-    while i < len(src):
-        if src[i] == "\\" and i + 1 < len(src):
-            parts.append(src[i + 1])
-            i += 2
-        elif src.startswith(closing, i):
-            return "".join(parts), i + len(closing)
-        else:
-            parts.append(src[i])
-            i += 1
-    return None
-
-
-def _parse_markdown_v2(src: str) -> tuple[str, list[JSONDict]]:
-    out = _TextBuilder()
-    stack: list[tuple[str, int, int]] = []
-    entities: list[JSONDict] = []
-    quote_start: int | None = None
-    i = 0
-    while i < len(src):
-        char = src[i]
-        offset = _byte_offset(src, i)
-        if char == "\\":
-            if i + 1 >= len(src) or not 0 < ord(src[i + 1]) < 127:
-                raise _reserved("\\")
-            out.add(src[i + 1])
-            i += 2
-        elif char == "`":
-            fence = "```" if src.startswith("```", i) else "`"
-            scanned = _scan_until(src, i + len(fence), fence)
-            if scanned is None:
-                name = "Pre" if fence == "```" else "Code"
-                raise _EntityError(f"Can't find end of {name} entity at byte offset {offset}")
-            content, i = scanned
-            entity: JSONDict = {"type": "code" if fence == "`" else "pre"}
-            if fence == "```":
-                first, newline, rest = content.partition("\n")
-                if newline and first and " " not in first:
-                    entity["language"] = first
-                    content = rest
-                elif newline and not first:
-                    content = rest
-            start = out.offset
-            out.add(content)
-            if out.offset > start:
-                entities.append({**entity, "offset": start, "length": out.offset - start})
-        elif char in "*_~|":
-            marker = char
-            if src.startswith("__", i) or src.startswith("||", i):
-                marker = char * 2
-            elif char == "|":
-                raise _reserved("|")
-            for k in range(len(stack) - 1, -1, -1):
-                if stack[k][0] == marker:
-                    _, start, _ = stack.pop(k)
-                    if out.offset > start:
-                        kind = _MDV2_NAMES[marker][0]
-                        entities.append(
-                            {"type": kind, "offset": start, "length": out.offset - start}
-                        )
-                    break
-            else:
-                stack.append((marker, out.offset, offset))
-            i += len(marker)
-        elif char == "[":
-            stack.append(("[", out.offset, offset))
-            i += 1
-        elif char == "]":
-            if not stack or stack[-1][0] != "[" or not src.startswith("(", i + 1):
-                raise _reserved("]")
-            scanned = _scan_until(src, i + 2, ")")
-            if scanned is None:
-                raise _EntityError(f"Can't find end of a URL at byte offset {offset}")
-            url, i = scanned
-            _, start, _ = stack.pop()
-            if out.offset > start:
-                entities.append(
-                    {"type": "text_link", "offset": start, "length": out.offset - start, "url": url}
-                )
-        elif char == ">" and (i == 0 or src[i - 1] == "\n"):
-            if quote_start is None:
-                quote_start = out.offset
-            i += 1
-        elif char == "\n":
-            if quote_start is not None and not src.startswith(">", i + 1):
-                if out.offset > quote_start:
-                    entities.append(
-                        {
-                            "type": "blockquote",
-                            "offset": quote_start,
-                            "length": out.offset - quote_start,
-                        }
-                    )
-                quote_start = None
-            out.add("\n")
-            i += 1
-        elif char in _MDV2_RESERVED:
-            raise _reserved(char)
-        else:
-            out.add(char)
-            i += 1
-    if stack:
-        marker, _, offset = stack[-1]
-        raise _EntityError(
-            f"Can't find end of {_MDV2_NAMES[marker][1]} entity at byte offset {offset}"
-        )
-    if quote_start is not None and out.offset > quote_start:
-        entities.append(
-            {"type": "blockquote", "offset": quote_start, "length": out.offset - quote_start}
-        )
-    return out.text, entities
-
-
-def _parse_markdown(src: str) -> tuple[str, list[JSONDict]]:
-    """Legacy Markdown: no nesting, only ``_*`[`` are special and escapable."""
-    out = _TextBuilder()
-    entities: list[JSONDict] = []
-    i = 0
-    while i < len(src):
-        char = src[i]
-        offset = _byte_offset(src, i)
-        if char == "\\" and i + 1 < len(src) and src[i + 1] in "_*`[":
-            out.add(src[i + 1])
-            i += 2
-            continue
-        if char not in "_*`[":
-            out.add(char)
-            i += 1
-            continue
-        error = _EntityError(f"Can't find end of the entity starting at byte offset {offset}")
-        if char == "[":
-            close = src.find("](", i)
-            end = src.find(")", close + 2) if close != -1 else -1
-            if end == -1:
-                raise error
-            start = out.offset
-            out.add(src[i + 1 : close])
-            entities.append(
-                {
-                    "type": "text_link",
-                    "offset": start,
-                    "length": out.offset - start,
-                    "url": src[close + 2 : end],
-                }
-            )
-            i = end + 1
-            continue
-        fence = "```" if src.startswith("```", i) else char
-        end = src.find(fence, i + len(fence))
-        if end == -1:
-            raise error
-        content = src[i + len(fence) : end]
-        kind = {"_": "italic", "*": "bold", "`": "code", "```": "pre"}[fence]
-        if fence == "```" and content.startswith("\n"):
-            content = content[1:]
-        start = out.offset
-        out.add(content)
-        if out.offset > start:
-            entities.append({"type": kind, "offset": start, "length": out.offset - start})
-        i = end + len(fence)
-    return out.text, entities
-
-
 def _strip_text(text: str, entities: list[JSONDict]) -> tuple[str, list[JSONDict]]:
     """Telegram trims surrounding whitespace; entities shift and clip with it."""
     left = text.lstrip()
@@ -672,7 +464,8 @@ def _strip_text(text: str, entities: list[JSONDict]) -> tuple[str, list[JSONDict
 def format_text(
     text: str, parse_mode: str | None, entities: list[JSONDict] | None = None
 ) -> tuple[str, list[JSONDict]]:
-    """Applies parse_mode the way Telegram does; returns the plain text and its entities.
+    """Applies parse_mode HTML (the only one the bot uses) the way Telegram does; returns the
+    plain text and its entities.
 
     Raises:
         ApiError: 400 "can't parse entities" for malformed markup, as Telegram answers.
@@ -683,12 +476,8 @@ def format_text(
             plain, found = text, list(entities or [])
         elif mode == "html":
             plain, found = _parse_html(text)
-        elif mode == "markdownv2":
-            plain, found = _parse_markdown_v2(text)
-        elif mode == "markdown":
-            plain, found = _parse_markdown(text)
-        else:
-            raise _bad_request("unsupported parse_mode")
+        else:  # the bot sends HTML only; a Markdown reply would be a bug worth a loud 400
+            raise _bad_request(f"parse_mode {parse_mode!r} is not supported by the test server")
     except _EntityError as exc:
         raise _bad_request(f"can't parse entities: {exc}") from None
     plain, found = _strip_text(plain, found)
@@ -741,35 +530,19 @@ class TelegramTestServer:
         "getUpdates",
         "sendMessage",
         "editMessageText",
-        "editMessageCaption",
         "editMessageReplyMarkup",
         "answerCallbackQuery",
         "sendChatAction",
         "setMyCommands",
         "getMyCommands",
-        "deleteMyCommands",
-        "setMyDescription",
-        "getMyDescription",
-        "setMyShortDescription",
-        "getMyShortDescription",
-        "setMyName",
-        "getMyName",
         "setWebhook",
         "deleteWebhook",
-        "getWebhookInfo",
         "getFile",
         *_MEDIA_METHODS,
         "deleteMessage",
         "deleteMessages",
         "pinChatMessage",
         "unpinChatMessage",
-        "unpinAllChatMessages",
-        "setChatMenuButton",
-        "getChatMenuButton",
-        "getChat",
-        "setMessageReaction",
-        "close",
-        "logOut",
     )
 
     def __init__(
@@ -794,7 +567,6 @@ class TelegramTestServer:
         self.persons: dict[int, Person] = {}
         self.callback_answers: dict[str, JSONDict] = {}
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
-        self.bot_settings: dict[str, str] = {}
         self.webhook: JSONDict = {"url": ""}
         self.unknown_methods: list[str] = []
         self._updates: list[JSONDict] = []
@@ -1089,83 +861,118 @@ class TelegramTestServer:
                 params[name] = _coerce(name, str(value))
         return params, files
 
-    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
-        raw_method = request.match_info["method"]
-        key = raw_method.lower()
-        name, handler = self._handlers.get(key, (raw_method, None))
-        try:
-            params, files = await self._read_params(request)
-        except ValueError:
-            return self._error_response(_bad_request("can't parse request body"))
+    # The in-memory model answers every call through `call` and `download`; the HTTP handlers
+    # below and the fast tier's in-process request (tests/support/in_process.py) are two thin
+    # transports over them, so both tiers see the same chats, validation and faults.
+
+    DROP = "drop"  # what `call`/`download` return when a drop_next fault closes the connection
+
+    async def call(
+        self, token: str, method: str, params: JSONDict, files: dict[str, UploadedFile]
+    ) -> tuple[int, JSONDict | str | bytes] | str:
+        """Answers one Bot API call as Telegram would: (HTTP status, body), or DROP."""
+        key = method.lower()
+        name, handler = self._handlers.get(key, (method, None))
         record = ApiRequest(name, params, files, time.time())
         self.requests.append(record)
         self.notify()
 
-        if request.match_info["token"] != self.token:
-            record.status = 401
-            return self._error_response(ApiError(401, "Unauthorized"))
+        if token != self.token:
+            return self._error(ApiError(401, "Unauthorized"), record)
         fault = self._take_fault(key)
         if fault is not None:
             record.fault = fault.kind
             if fault.kind == "drop":
-                return await self._drop(request, record)
+                record.status = 0
+                return self.DROP
             if fault.kind == "error":
                 record.status = fault.status
-                return self._fault_response(fault)
+                assert fault.body is not None
+                return fault.status, fault.body
             await self._sleep(fault.seconds)
         if key in self._unsupported:
-            return self._error_response(self._unsupported[key], record)
+            return self._error(self._unsupported[key], record)
         if handler is None:
-            logger.warning("Bot called %s, which the test server does not implement", raw_method)
-            self.unknown_methods.append(raw_method)
-            return self._error_response(ApiError(404, "Not Found: method not found"), record)
+            logger.warning("Bot called %s, which the test server does not implement", method)
+            self.unknown_methods.append(method)
+            return self._error(ApiError(404, "Not Found: method not found"), record)
         try:
             result = handler(params, files)
             if asyncio.iscoroutine(result):
                 result = await result
         except ApiError as exc:
-            return self._error_response(exc, record)
+            return self._error(exc, record)
         record.status = 200
         self.notify()
-        return web.json_response({"ok": True, "result": result})
+        return 200, {"ok": True, "result": result}
 
-    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["token"] != self.token:
-            return self._error_response(ApiError(401, "Unauthorized"))
-        path = request.match_info["path"]
+    async def download(self, token: str, path: str) -> tuple[int, JSONDict | str | bytes] | str:
+        """Serves a file as the file URL does: (status, bytes or error JSON), or DROP."""
+        if token != self.token:
+            return self._error(ApiError(401, "Unauthorized"))
         self.downloads.append(path)
         fault = self._take_fault("download")
         if fault is not None:
             if fault.kind == "drop":
-                return await self._drop(request, None)
+                return self.DROP
             if fault.kind == "error":
-                return self._fault_response(fault)
+                assert fault.body is not None
+                return fault.status, fault.body
             await self._sleep(fault.seconds)
         stored = next((f for f in self.files.values() if f.file_path == path), None)
         if stored is None:
-            return self._error_response(ApiError(404, "Not Found"))
-        return web.Response(
-            body=stored.data, content_type=stored.mime_type or "application/octet-stream"
+            return self._error(ApiError(404, "Not Found"))
+        return 200, stored.data
+
+    def file_at(self, path: str) -> StoredFile | None:
+        return next((f for f in self.files.values() if f.file_path == path), None)
+
+    @staticmethod
+    def _error(error: ApiError, record: ApiRequest | None = None) -> tuple[int, JSONDict]:
+        if record is not None:
+            record.status = error.status
+        return error.status, error.body()
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        try:
+            params, files = await self._read_params(request)
+        except ValueError:
+            return self._error_response(_bad_request("can't parse request body"))
+        answer = await self.call(
+            request.match_info["token"], request.match_info["method"], params, files
         )
+        return await self._respond(request, answer, None)
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        answer = await self.download(request.match_info["token"], request.match_info["path"])
+        stored = self.file_at(request.match_info["path"])
+        return await self._respond(request, answer, stored)
+
+    async def _respond(
+        self,
+        request: web.Request,
+        answer: tuple[int, JSONDict | str | bytes] | str,
+        stored: StoredFile | None,
+    ) -> web.StreamResponse:
+        if answer == self.DROP:
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError
+        assert isinstance(answer, tuple)
+        status, body = answer
+        if isinstance(body, dict):
+            return web.json_response(body, status=status)
+        if isinstance(body, bytes) and stored is not None and status == 200:
+            return web.Response(
+                body=body, content_type=stored.mime_type or "application/octet-stream"
+            )
+        return web.Response(body=body, status=status, content_type="text/html")
 
     @staticmethod
     def _error_response(error: ApiError, record: ApiRequest | None = None) -> web.Response:
         if record is not None:
             record.status = error.status
         return web.json_response(error.body(), status=error.status)
-
-    @staticmethod
-    def _fault_response(fault: _Fault) -> web.Response:
-        if isinstance(fault.body, dict):
-            return web.json_response(fault.body, status=fault.status)
-        return web.Response(body=fault.body, status=fault.status, content_type="text/html")
-
-    async def _drop(self, request: web.Request, record: ApiRequest | None) -> web.StreamResponse:
-        if record is not None:
-            record.status = 0
-        if request.transport is not None:
-            request.transport.abort()
-        raise asyncio.CancelledError
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -1316,11 +1123,6 @@ class TelegramTestServer:
         chat.edits.append(BotEdit(kind, new))
         return copy.deepcopy(raw)
 
-    def _inline_edit(self, params: JSONDict) -> bool | None:
-        if params.get("inline_message_id"):
-            return True
-        return None
-
     @staticmethod
     def _commands_key(scope: Any, language_code: Any) -> tuple[str, str]:
         scope = scope or {"type": "default"}
@@ -1436,9 +1238,6 @@ class TelegramTestServer:
             )
         elif isinstance(value, str) and value in self.files:
             stored = self.files[value]
-        elif isinstance(value, str) and value.startswith(("http://", "https://")):
-            filename = value.rstrip("/").rsplit("/", 1)[-1] or None
-            stored = self.store_file(b"", kind=kind, filename=filename)
         else:
             raise _bad_request("wrong file identifier/HTTP URL specified")
         caption: str | None = None
@@ -1459,8 +1258,6 @@ class TelegramTestServer:
         )
 
     def _api_edit_message_text(self, params: JSONDict, files: dict[str, UploadedFile]) -> Any:
-        if (inline := self._inline_edit(params)) is not None:
-            return inline
         chat, old = self._editable(params)
         if old.kind != "text":
             raise _bad_request("there is no text in the message to edit")
@@ -1483,26 +1280,9 @@ class TelegramTestServer:
         )
         return self._apply_edit(chat, old, "text", new)
 
-    def _api_edit_message_caption(self, params: JSONDict, files: dict[str, UploadedFile]) -> Any:
-        if (inline := self._inline_edit(params)) is not None:
-            return inline
-        chat, old = self._editable(params)
-        if old.kind == "text":
-            raise _bad_request("there is no caption in the message to edit")
-        caption, entities = None, []
-        if params.get("caption"):
-            caption, entities = format_text(
-                str(params["caption"]), params.get("parse_mode"), params.get("caption_entities")
-            )
-        markup = self._validate_markup(params.get("reply_markup"))
-        new = replace(old, text=caption or None, entities=entities, reply_markup=markup)
-        return self._apply_edit(chat, old, "caption", new)
-
     def _api_edit_message_reply_markup(
         self, params: JSONDict, files: dict[str, UploadedFile]
     ) -> Any:
-        if (inline := self._inline_edit(params)) is not None:
-            return inline
         chat, old = self._editable(params)
         markup = self._validate_markup(params.get("reply_markup"))
         new = replace(old, reply_markup=markup)
@@ -1548,44 +1328,6 @@ class TelegramTestServer:
     ) -> list[JSONDict]:
         return self.bot_commands(params.get("scope"), params.get("language_code") or "")
 
-    def _api_delete_my_commands(self, params: JSONDict, files: dict[str, UploadedFile]) -> bool:
-        self.commands.pop(
-            self._commands_key(params.get("scope"), params.get("language_code")), None
-        )
-        return True
-
-    def _set_setting(self, name: str, params: JSONDict) -> bool:
-        key = f"{name}:{params.get('language_code') or ''}"
-        self.bot_settings[key] = str(params.get(name) or "")
-        return True
-
-    def _get_setting(self, name: str, params: JSONDict) -> JSONDict:
-        key = f"{name}:{params.get('language_code') or ''}"
-        default = self.bot_first_name if name == "name" else ""
-        return {name: self.bot_settings.get(key, default)}
-
-    def _api_set_my_description(self, params: JSONDict, files: dict[str, UploadedFile]) -> bool:
-        return self._set_setting("description", params)
-
-    def _api_get_my_description(self, params: JSONDict, files: dict[str, UploadedFile]) -> JSONDict:
-        return self._get_setting("description", params)
-
-    def _api_set_my_short_description(
-        self, params: JSONDict, files: dict[str, UploadedFile]
-    ) -> bool:
-        return self._set_setting("short_description", params)
-
-    def _api_get_my_short_description(
-        self, params: JSONDict, files: dict[str, UploadedFile]
-    ) -> JSONDict:
-        return self._get_setting("short_description", params)
-
-    def _api_set_my_name(self, params: JSONDict, files: dict[str, UploadedFile]) -> bool:
-        return self._set_setting("name", params)
-
-    def _api_get_my_name(self, params: JSONDict, files: dict[str, UploadedFile]) -> JSONDict:
-        return self._get_setting("name", params)
-
     def _api_set_webhook(self, params: JSONDict, files: dict[str, UploadedFile]) -> bool:
         if not params.get("url"):
             raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
@@ -1599,13 +1341,6 @@ class TelegramTestServer:
         if _as_bool(params.get("drop_pending_updates")):
             self._updates.clear()
         return True
-
-    def _api_get_webhook_info(self, params: JSONDict, files: dict[str, UploadedFile]) -> JSONDict:
-        return {
-            "url": self.webhook.get("url", ""),
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
-        }
 
     def _api_get_file(self, params: JSONDict, files: dict[str, UploadedFile]) -> JSONDict:
         stored = self.files.get(str(params.get("file_id", "")))
@@ -1657,56 +1392,6 @@ class TelegramTestServer:
         if message_id not in chat.pinned:
             raise _bad_request("message to unpin not found")
         chat.pinned.remove(message_id)
-        return True
-
-    def _api_unpin_all_chat_messages(
-        self, params: JSONDict, files: dict[str, UploadedFile]
-    ) -> bool:
-        self._chat_for(params).pinned.clear()
-        return True
-
-    def _api_set_chat_menu_button(self, params: JSONDict, files: dict[str, UploadedFile]) -> bool:
-        button = params.get("menu_button") or {"type": "default"}
-        if params.get("chat_id") is None:
-            self.bot_settings["menu_button"] = json.dumps(button)
-        else:
-            self._chat_for(params, sending=False).menu_button = button
-        return True
-
-    def _api_get_chat_menu_button(
-        self, params: JSONDict, files: dict[str, UploadedFile]
-    ) -> JSONDict:
-        if params.get("chat_id") is not None:
-            button = self._chat_for(params, sending=False).menu_button
-            if button is not None:
-                return button
-        return json.loads(self.bot_settings.get("menu_button", '{"type": "commands"}'))
-
-    def _api_get_chat(self, params: JSONDict, files: dict[str, UploadedFile]) -> JSONDict:
-        chat = self._chat_for(params, sending=False)
-        return {
-            **chat.info,
-            "accent_color_id": 0,
-            "max_reaction_count": 11,
-            "accepted_gift_types": {
-                "unlimited_gifts": False,
-                "limited_gifts": False,
-                "unique_gifts": False,
-                "premium_subscription": False,
-                "gifts_from_channels": False,
-            },
-        }
-
-    def _api_set_message_reaction(self, params: JSONDict, files: dict[str, UploadedFile]) -> bool:
-        chat = self._chat_for(params)
-        if chat.find(self._message_id(params)) is None:
-            raise _bad_request("message to react not found")
-        return True
-
-    def _api_close(self, params: JSONDict, files: dict[str, UploadedFile]) -> bool:
-        return True
-
-    def _api_log_out(self, params: JSONDict, files: dict[str, UploadedFile]) -> bool:
         return True
 
 
