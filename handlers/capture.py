@@ -69,8 +69,8 @@ async def _new_capture(
     message = update.effective_message
     if message is None:
         raise NoPersonError(update.update_id)
-    user = await ensure_user(update, context)
-    async with context.db() as s, s.begin():
+    async with context.db() as s, s.begin():  # the person, the session and the row: one commit
+        user = await ensure_user(update, context, s)
         now = local_now(user)
         therapy = last_therapy(user, now)
         session, created = await SessionRepository(s).current_or_new(

@@ -7,6 +7,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, filters
@@ -37,14 +38,26 @@ def command(
     return CommandHandler(name, callback, filters=NEW)
 
 
-async def ensure_user(update: Update, context: BotContext) -> User:
-    """Returns (creating on first contact) the row of the person behind this update."""
+async def ensure_user(
+    update: Update, context: BotContext, session: AsyncSession | None = None
+) -> User:
+    """Returns (creating on first contact) the row of the person behind this update.
+
+    Args:
+        update: the update whose sender it is.
+        context: the handler's context.
+        session: the update's transaction, when the flow has one open (else its own).
+    """
     tg_user = update.effective_user
     chat = update.effective_chat
     if tg_user is None or chat is None:  # the guard stops these before any flow
         raise NoPersonError(update.update_id)
-    async with context.db() as session, session.begin():
+    if session is not None:
         return await UserRepository(session).get_or_create(
+            tg_user.id, chat.id, context.settings.default_timezone
+        )
+    async with context.db() as own, own.begin():
+        return await UserRepository(own).get_or_create(
             tg_user.id, chat.id, context.settings.default_timezone
         )
 
