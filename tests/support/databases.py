@@ -127,7 +127,7 @@ def pg_dump_binary() -> str:
         glob.glob("/usr/lib/postgresql/*/bin/pg_dump"),
         key=lambda p: int(Path(p).parent.parent.name.split(".")[0]),
     )
-    assert found, "no /usr/lib/postgresql/*/bin/pg_dump: install postgresql"
+    assert found, "no /usr/lib/postgresql/*/bin/pg_dump (Debian package: postgresql)"
     return found[-1]
 
 
