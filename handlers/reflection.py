@@ -9,17 +9,18 @@ answered meanwhile, and what this person sends while it is heard is kept as a ca
 State lives in two places, so a restart resumes at the same question: the answers and the
 question number in the draft row (written as each answer comes), the conversation state in
 PTB persistence (`storage/persistence.py`). `/cancel` keeps the draft; `/reflect` resumes it.
+
+This module is the entry and the answering, and `register()`; the paragraph (redo, edit,
+save) is handlers/reflection_paragraph.py, the open draft and its keyboards
+handlers/reflection_draft.py.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import date, timedelta
-from typing import Any, Final
+from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -31,8 +32,6 @@ from telegram.ext import (
 from bot import texts, voice
 from bot.clock import last_therapy, naive, zone_of
 from bot.context import BetweenApp, BotContext
-from bot.errors import NoPersonError
-from bot.paragraph import assemble
 from bot.telegram_io import drop_buttons
 from bot.views import EVENING_START, cue_text
 from handlers.asking import not_answers, while_listening
@@ -46,182 +45,42 @@ from handlers.common import (
     local_now,
     reply,
 )
+from handlers.reflection_draft import (
+    ANSWERS_KEY,
+    DRAFT_KEY,
+    EDITING,
+    MAX_ANSWER,
+    PREFIX,
+    QUESTION,
+    QUIET,
+    REDO_KEY,
+    REMEMBERED_ANSWERS,
+    REVIEW,
+    WAITING,
+    ask,
+    gone,
+    heard_keyboard,
+    load_draft,
+    next_step,
+    review,
+    step_of,
+    store_answer,
+    user_id_of,
+)
+from handlers.reflection_paragraph import (
+    back_to_review,
+    on_edit,
+    on_edited,
+    on_redo,
+    on_save,
+    review_again,
+    type_please,
+)
 from storage.captures import CaptureRepository
 from storage.models import Reflection, ReflectionStatus
-from storage.reflections import (
-    QUESTIONS,
-    REVIEW_STEP,
-    ReflectionRepository,
-    answers,
-    get_answer,
-    set_answer,
-)
-from storage.sessions import SessionRepository, utcnow
-from storage.users import UserRepository
+from storage.reflections import QUESTIONS, REVIEW_STEP, ReflectionRepository, set_answer
 
 logger = logging.getLogger(__name__)
-
-QUESTION, REVIEW, EDITING = range(3)
-WAITING = ConversationHandler.WAITING
-
-PREFIX = "refl:"
-DRAFT_KEY: Final = "reflection_id"  # user_data: the draft being answered
-REDO_KEY: Final = (
-    "reflection_redo"  # user_data: after this answer, go straight back to the paragraph
-)
-ANSWERS_KEY: Final = "reflection_answers"  # user_data: {message id: [draft id, question]} for edits
-REMEMBERED_ANSWERS = 12
-MAX_ANSWER = 1300  # three answers and a heading still fit one Telegram message (4096)
-MAX_PARAGRAPH = 3900
-QUIET = timedelta(hours=12)  # a conversation left this long ends; /reflect resumes the draft
-
-
-# ---------------------------------------------------------------------- keyboards
-
-
-def _keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
-
-
-def heard_keyboard(step: int) -> InlineKeyboardMarkup:
-    return _keyboard(
-        [
-            (texts.BUTTON_YES, f"{PREFIX}yes:{step}"),
-            (texts.BUTTON_FIX_ANSWER, f"{PREFIX}fix:{step}"),
-        ]
-    )
-
-
-def review_keyboard(can_save: bool = True) -> InlineKeyboardMarkup:
-    redo = [
-        (texts.BUTTON_REDO.format(number=n), f"{PREFIX}redo:{n}") for n in range(1, QUESTIONS + 1)
-    ]
-    if not can_save:
-        return _keyboard(redo)
-    return _keyboard(
-        [(texts.BUTTON_SAVE, f"{PREFIX}save")],
-        redo,
-        [(texts.BUTTON_EDIT_WHOLE, f"{PREFIX}edit")],
-    )
-
-
-def trigger_keyboard(reflection_id: int) -> InlineKeyboardMarkup:
-    """The midweek trigger offer; the triggers flow handles these buttons."""
-    return _keyboard(
-        [
-            (texts.BUTTON_TRIGGER_TIME, f"trg:time:{reflection_id}"),
-            (texts.BUTTON_TRIGGER_SITUATION, f"trg:sit:{reflection_id}"),
-        ],
-        [(texts.BUTTON_LATER, "trg:later")],
-    )
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def _user_id(update: Update) -> int:
-    if update.effective_user is None:  # the access guard stops these before any flow
-        raise NoPersonError(update.update_id)
-    return update.effective_user.id
-
-
-async def _load(
-    update: Update, context: BotContext, change: Callable[[Reflection], None] | None = None
-) -> Reflection | None:
-    """Loads the open draft (applying `change(draft)` in the same transaction), or None."""
-    user_id = _user_id(update)
-    async with context.db() as session, session.begin():
-        repo = ReflectionRepository(session)
-        draft = None
-        draft_id = context.person.get(DRAFT_KEY)
-        if isinstance(draft_id, int):
-            draft = await repo.get(user_id, draft_id)
-            if draft is not None and draft.status != ReflectionStatus.DRAFT:
-                draft = None
-        if draft is None:
-            draft = await repo.latest_draft(user_id)
-        if draft is not None and change is not None:
-            change(draft)
-    if draft is not None:
-        context.person[DRAFT_KEY] = draft.id
-    return draft
-
-
-async def _gone(update: Update, context: BotContext) -> int:
-    context.person.pop(DRAFT_KEY, None)
-    context.person.pop(REDO_KEY, None)
-    await reply(update, texts.REFLECT_GONE)
-    return ConversationHandler.END
-
-
-def _next_step(context: BotContext, step: int) -> int:
-    """Where an answer to `step` leads: the next question, or the paragraph after a redo."""
-    if context.person.pop(REDO_KEY, False):
-        return REVIEW_STEP
-    return min(step + 1, REVIEW_STEP)
-
-
-async def _ask(update: Update, context: BotContext, draft: Reflection) -> int:
-    """Asks the draft's current question (showing a kept answer), or shows the paragraph."""
-    if draft.step >= REVIEW_STEP:
-        return await _review(update, context, draft)
-    step = max(1, draft.step)
-    question = texts.REFLECT_QUESTION.format(
-        number=step, question=texts.REFLECT_QUESTIONS[step - 1]
-    )
-    current = get_answer(draft, step)
-    if current:
-        await reply(
-            update,
-            texts.REFLECT_SO_FAR.format(question=question, answer=current),
-            reply_markup=_keyboard([(texts.BUTTON_KEEP_ANSWER, f"{PREFIX}keep:{step}")]),
-        )
-    else:
-        await reply(update, question)
-    return QUESTION
-
-
-def _paragraph(draft: Reflection) -> str:
-    return draft.paragraph or assemble(answers(draft))
-
-
-async def _review(update: Update, context: BotContext, draft: Reflection) -> int:
-    """Shows the assembled paragraph with save / redo one answer / edit the whole."""
-    paragraph = _paragraph(draft)
-    if not paragraph:
-        await reply(update, texts.REFLECT_NOTHING, reply_markup=review_keyboard(can_save=False))
-    else:
-        await reply(
-            update, texts.REFLECT_REVIEW.format(paragraph=paragraph), reply_markup=review_keyboard()
-        )
-    return REVIEW
-
-
-async def _store_answer(
-    update: Update, context: BotContext, text: str | None, *, advance: bool
-) -> tuple[Reflection | None, int]:
-    """Writes the answer to the current question; moves on when `advance`.
-
-    Returns:
-        (the draft or None when it is gone, the question the answer was stored for).
-    """
-    redo = bool(context.person.get(REDO_KEY))
-    answered = 0
-
-    def change(draft: Reflection) -> None:
-        nonlocal answered
-        answered = min(max(1, draft.step), QUESTIONS)
-        set_answer(draft, answered, text)
-        draft.paragraph = None  # re-assemble from the answers
-        if advance:
-            draft.step = REVIEW_STEP if redo else answered + 1
-
-    draft = await _load(update, context, change)
-    if draft is not None and advance:
-        context.person.pop(REDO_KEY, None)
-    return draft, answered
 
 
 async def answer_edited(update: Update, context: BotContext) -> bool:
@@ -238,7 +97,7 @@ async def answer_edited(update: Update, context: BotContext) -> bool:
         return False
     draft_id, step = entry
     text = message.text.strip()[:MAX_ANSWER]
-    user_id = _user_id(update)
+    user_id = user_id_of(update)
     async with context.db() as session, session.begin():
         draft = await ReflectionRepository(session).get(user_id, draft_id)
         if draft is not None and draft.status == ReflectionStatus.DRAFT:
@@ -250,7 +109,7 @@ async def answer_edited(update: Update, context: BotContext) -> bool:
     logger.info("answer %s of reflection %s edited by user %s", step, draft.id, user_id)
     await reply(update, texts.EDIT_ANSWER_CHANGED.format(number=step))
     if draft.step >= REVIEW_STEP:
-        await _review(update, context, draft)
+        await review(update, context, draft)
     return True
 
 
@@ -291,7 +150,7 @@ async def begin(update: Update, context: BotContext) -> int:
         if saved_before:
             await reply(update, texts.REFLECT_AGAIN)
         await reply(update, texts.REFLECT_INTRO)
-    return await _ask(update, context, draft)
+    return await ask(update, context, draft)
 
 
 # ---------------------------------------------------------------------- answering
@@ -307,11 +166,11 @@ async def on_text(update: Update, context: BotContext) -> int:
         await keep_message(update, context)
         await reply(update, texts.REFLECT_KEPT_LONG.format(length=len(text), limit=MAX_ANSWER))
         return await ask_again(update, context)
-    draft, answered = await _store_answer(update, context, text, advance=True)
+    draft, answered = await store_answer(update, context, text, advance=True)
     if draft is None:
-        return await _gone(update, context)
+        return await gone(update, context)
     _remember_answer(context, message.message_id, draft.id, answered)
-    return await _ask(update, context, draft)
+    return await ask(update, context, draft)
 
 
 def _remember_answer(context: BotContext, message_id: int, draft_id: int, step: int) -> None:
@@ -327,10 +186,10 @@ def _remember_answer(context: BotContext, message_id: int, draft_id: int, step: 
 
 async def ask_again(update: Update, context: BotContext) -> int:
     """Repeats the question the open draft is at (or shows its paragraph)."""
-    draft = await _load(update, context)
+    draft = await load_draft(update, context)
     if draft is None:
-        return await _gone(update, context)
-    return await _ask(update, context, draft)
+        return await gone(update, context)
+    return await ask(update, context, draft)
 
 
 async def on_voice(update: Update, context: BotContext) -> int:
@@ -354,42 +213,34 @@ async def on_voice(update: Update, context: BotContext) -> int:
         await keep_message(update, context)
         await reply(update, texts.REFLECT_KEPT_LONG.format(length=len(text), limit=MAX_ANSWER))
         return await ask_again(update, context)
-    draft, _ = await _store_answer(update, context, text, advance=False)
+    draft, _ = await store_answer(update, context, text, advance=False)
     if draft is None:
-        return await _gone(update, context)
+        return await gone(update, context)
     step = min(max(1, draft.step), QUESTIONS)
     await reply(update, texts.REFLECT_HEARD.format(text=text), reply_markup=heard_keyboard(step))
     return QUESTION
 
 
-def _step_of(update: Update) -> int | None:
-    """The question number at the end of this button's callback data."""
-    query = update.callback_query
-    data = query.data if query is not None else None
-    tail = (data or "").rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else None
-
-
 async def on_keep(update: Update, context: BotContext) -> int:
     """Keeps the answer as heard (or as it was) and asks the next question."""
-    pressed = _step_of(update)
+    pressed = step_of(update)
     holder: dict[str, bool] = {}
 
     def change(draft: Reflection) -> None:
         holder["current"] = draft.step == pressed
         if holder["current"]:
-            draft.step = _next_step(context, draft.step)
+            draft.step = next_step(context, draft.step)
 
-    draft = await _load(update, context, change)
+    draft = await load_draft(update, context, change)
     if draft is None:
         await answer_query(update.callback_query)
-        return await _gone(update, context)
+        return await gone(update, context)
     if not holder.get("current"):
         await answer_query(update.callback_query, texts.REFLECT_STALE)
         return QUESTION
     await answer_query(update.callback_query)
     await drop_buttons(update)
-    return await _ask(update, context, draft)
+    return await ask(update, context, draft)
 
 
 async def on_fix(update: Update, context: BotContext) -> int:
@@ -402,10 +253,10 @@ async def on_fix(update: Update, context: BotContext) -> int:
 
 async def on_skip(update: Update, context: BotContext) -> int:
     """Leaves the current question out and asks the next one."""
-    draft, _ = await _store_answer(update, context, None, advance=True)
+    draft, _ = await store_answer(update, context, None, advance=True)
     if draft is None:
-        return await _gone(update, context)
-    return await _ask(update, context, draft)
+        return await gone(update, context)
+    return await ask(update, context, draft)
 
 
 async def on_back(update: Update, context: BotContext) -> int:
@@ -418,144 +269,20 @@ async def on_back(update: Update, context: BotContext) -> int:
         if not holder["first"]:
             draft.step = min(draft.step, REVIEW_STEP) - 1
 
-    draft = await _load(update, context, change)
+    draft = await load_draft(update, context, change)
     if draft is None:
-        return await _gone(update, context)
+        return await gone(update, context)
     if holder.get("first"):
         await reply(update, texts.REFLECT_FIRST)
-    return await _ask(update, context, draft)
-
-
-# ---------------------------------------------------------------------- the paragraph
-
-
-async def on_redo(update: Update, context: BotContext) -> int:
-    """Asks one question again; its answer leads straight back to the paragraph."""
-    step = _step_of(update) or 1
-
-    def change(draft: Reflection) -> None:
-        draft.step = step
-
-    await answer_query(update.callback_query)
-    draft = await _load(update, context, change)
-    if draft is None:
-        return await _gone(update, context)
-    await drop_buttons(update)
-    context.person[REDO_KEY] = True
-    return await _ask(update, context, draft)
-
-
-async def on_edit(update: Update, context: BotContext) -> int:
-    """Asks for the whole paragraph as it should read."""
-    await answer_query(update.callback_query)
-    await reply(update, texts.REFLECT_ASK_EDIT)
-    return EDITING
-
-
-async def on_edited(update: Update, context: BotContext) -> int:
-    """Takes the person's own version of the whole paragraph and shows it again."""
-    message = update.effective_message
-    if message is None or not message.text:
-        return EDITING
-    text = " ".join(message.text.split())
-    if len(text) > MAX_PARAGRAPH:
-        await keep_message(update, context)
-        await reply(update, texts.REFLECT_KEPT_LONG.format(length=len(text), limit=MAX_PARAGRAPH))
-        await reply(update, texts.REFLECT_ASK_EDIT)
-        return EDITING
-
-    def change(draft: Reflection) -> None:
-        draft.paragraph = text
-        draft.step = REVIEW_STEP
-
-    draft = await _load(update, context, change)
-    if draft is None:
-        return await _gone(update, context)
-    return await _review(update, context, draft)
-
-
-async def type_please(update: Update, context: BotContext) -> None:
-    """Asks for the edited paragraph as text."""
-    await reply(update, texts.REFLECT_TYPE_EDIT)
-
-
-async def review_again(update: Update, context: BotContext) -> None:
-    """Points at the buttons under the paragraph again."""
-    await reply(update, texts.REFLECT_REVIEW_HINT)
-
-
-async def back_to_review(update: Update, context: BotContext) -> int:
-    """Leaves editing and shows the paragraph again."""
-    draft = await _load(update, context)
-    if draft is None:
-        return await _gone(update, context)
-    return await _review(update, context, draft)
-
-
-async def on_save(update: Update, context: BotContext) -> int:
-    """Saves the paragraph for the session, pins it and offers a midweek moment."""
-    await answer_query(update.callback_query)
-    user_id = _user_id(update)
-    paragraph = ""
-    saved: tuple[int, int, date] | None = None
-    async with context.db() as session, session.begin():
-        repo = ReflectionRepository(session)
-        draft_id = context.person.get(DRAFT_KEY)
-        draft = await repo.get(user_id, draft_id) if isinstance(draft_id, int) else None
-        if draft is None or draft.status != ReflectionStatus.DRAFT:
-            draft = await repo.latest_draft(user_id)
-        if draft is not None:
-            paragraph = _paragraph(draft)
-        if draft is not None and paragraph:
-            await repo.save(user_id, draft, paragraph, utcnow())
-            therapy = await SessionRepository(session).get(user_id, draft.session_id)
-            # sessions are deleted only with their reflections
-            day = therapy.local_date if therapy is not None else draft.created_at.date()
-            saved = (draft.id, draft.version, day)
-    if draft is None:
-        return await _gone(update, context)
-    if saved is None:
-        await reply(update, texts.REFLECT_NOTHING, reply_markup=review_keyboard(can_save=False))
-        return REVIEW
-    reflection_id, version, therapy_day = saved
-    await drop_buttons(update)
-    context.person.pop(DRAFT_KEY, None)
-    context.person.pop(REDO_KEY, None)
-    logger.info("reflection %s saved for user %s (version %s)", reflection_id, user_id, version)
-    card = await reply(
-        update, texts.REFLECT_CARD.format(day=f"{therapy_day:%a %d %b}", paragraph=paragraph)
-    )
-    if card is not None:
-        await _pin(context, user_id, card)
-    await reply(update, texts.REFLECT_TRIGGER_OFFER, reply_markup=trigger_keyboard(reflection_id))
-    return ConversationHandler.END
-
-
-async def _pin(context: BotContext, user_id: int, card: Message) -> None:
-    """Pins the paragraph (unpinning the previous one) if the person wants it; never fails."""
-    async with context.db() as session, session.begin():
-        user = await UserRepository(session).get(user_id)
-        if user is None or not user.pin_paragraph:
-            return
-        previous = user.pinned_message_id
-        user.pinned_message_id = card.message_id
-    if previous is not None and previous != card.message_id:
-        try:
-            await context.bot.unpin_chat_message(card.chat_id, message_id=previous)
-        except TelegramError as exc:
-            logger.info("unpin failed for user %s: %s", user_id, type(exc).__name__)
-    try:
-        await context.bot.pin_chat_message(card.chat_id, card.message_id, disable_notification=True)
-    except TelegramError as exc:
-        logger.info("pin failed for user %s: %s", user_id, type(exc).__name__)
+    return await ask(update, context, draft)
 
 
 async def on_cancel(update: Update, context: BotContext) -> int:
     """Pauses the reflection; the answers so far stay in the draft."""
     context.person.pop(REDO_KEY, None)
-    draft = await _load(update, context)
+    draft = await load_draft(update, context)
     if draft is None:
-        return await _gone(update, context)
+        return await gone(update, context)
     if draft.step >= REVIEW_STEP:
         await reply(update, texts.REFLECT_PAUSED_REVIEW)
     else:
