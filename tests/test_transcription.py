@@ -94,8 +94,15 @@ def test_clean_speech_average_wer(transcripts: dict[str, Transcript]) -> None:
 
 @pytest.mark.parametrize("name", NOISY)
 def test_noisy_speech_wer(transcripts: dict[str, Transcript], name: str) -> None:
-    # Pink noise at ~11 dB SNR; measured WER 0.0-0.09 (one word) across configs.
-    assert wer(name, transcripts[name].text) <= 0.25, transcripts[name].text
+    # Pink noise from ~11 dB SNR (noisy_01, noisy_02) to much harder (noisy_03, noisy_04):
+    # measured 0.0-0.27 per clip in the default short window (0.09-0.87 in the full one).
+    assert wer(name, transcripts[name].text) <= 0.4, transcripts[name].text
+
+
+def test_noisy_speech_average_wer(transcripts: dict[str, Transcript]) -> None:
+    rates = [wer(name, transcripts[name].text) for name in NOISY]
+    assert len(rates) >= 4
+    assert sum(rates) / len(rates) <= 0.25  # measured: 0.17
 
 
 async def test_silence_is_empty_text(transcriber: Transcriber) -> None:

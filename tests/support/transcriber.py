@@ -48,5 +48,8 @@ class FixedTranscriber:
         self.heard.append(name)
         return Transcript(text=text, language="en", audio_seconds=5.0, seconds=0.0)
 
+    async def warm(self) -> None:
+        """Nothing to warm: there is no model."""
+
     def close(self) -> None:
         self.closed = True
