@@ -101,7 +101,8 @@ def _check_length(seconds: float, max_seconds: float | None) -> None:
 def _decode(audio: Audio, max_seconds: float | None) -> np.ndarray:
     """Decodes to 16 kHz mono float32 with PyAV; AudioDecodeError on anything else."""
     import av
-    from faster_whisper.audio import decode_audio
+
+    from bot import audio as pcm
 
     if isinstance(audio, bytes):
         if not audio:
@@ -121,14 +122,14 @@ def _decode(audio: Audio, max_seconds: float | None) -> np.ndarray:
                     _check_length(container.duration / av.time_base, max_seconds)
             if isinstance(source, io.BytesIO):
                 source.seek(0)
-        samples = decode_audio(source, sampling_rate=SAMPLE_RATE)
+        samples = pcm.decode(source, SAMPLE_RATE)
     except (av.error.FFmpegError, ValueError, IndexError, EOFError, OSError) as exc:
         # IndexError: a container with no audio stream (e.g. a PNG); EOFError: truncated.
         raise AudioDecodeError(f"{_describe(audio)} is not decodable audio") from exc
     if samples.size == 0:
         raise AudioDecodeError(f"{_describe(audio)} contains no audio samples")
     _check_length(samples.size / SAMPLE_RATE, max_seconds)
-    return cast("np.ndarray[Any, Any]", samples)
+    return samples
 
 
 class _PooledTranscriber:
