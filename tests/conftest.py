@@ -5,6 +5,9 @@ BETWEEN_TEST_DATABASE_URL is an admin URL of a server (`make test` runs the suit
 tests/support/with_postgres.sh starts a throwaway server). `database_url` alone chooses.
 
 The Whisper model is loaded once per test session and shared by every bot started here.
+
+tests/openai (the openai-whisper engine, which needs torch) runs only when named:
+`make test-openai` runs `pytest tests/openai` in a venv of its own; `pytest` leaves it out.
 """
 
 from __future__ import annotations
@@ -25,6 +28,13 @@ from tests.support import databases
 from tests.support.telegram_server import TOKEN, TelegramTestServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
+OPENAI_TESTS = Path(__file__).parent / "openai"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leaves tests/openai out of a run that does not name it (the default venv has no torch);
+    pytest never ignores a path given on its command line, so `pytest tests/openai` runs it."""
+    return True if collection_path == OPENAI_TESTS else None
 
 
 @pytest.fixture(autouse=True)
