@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test test-openai check lint format bench bench-extra clean
+.PHONY: run test test-openai check lint format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -88,16 +88,13 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Benchmarks print figures (each next to a peer measured in the same run), never assert;
-# loop_stall.py: how long the event loop pauses while memos are transcribed. openai-whisper
-# is compared where `make bench-extra` installed it.
-bench: $(VENV)/.installed-dev
-	$(PY) bench/transcribe.py
+# Benchmarks print figures (each next to a peer measured in the same run), never assert.
+# engines.py: every engine setting, openai-whisper through .venv-openai's interpreter;
+# loop_stall.py: worker layouts against the cores and the event loop's pauses meanwhile.
+# The figures and the machine they came from are in bench/RESULTS.md.
+bench: $(VENV)/.installed-dev $(OPENAI_VENV)/.installed-openai
+	$(PY) bench/engines.py --openai-python $(OPENAI_PY)
 	$(PY) bench/loop_stall.py
-
-bench-extra: $(VENV)/.installed-dev
-	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[openai-whisper]'
 
 clean:
 	rm -rf $(VENV) $(OPENAI_VENV)

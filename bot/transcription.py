@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000  # Whisper's input rate; both engines decode to it
-DEFAULT_BEAM_SIZE = 5  # bench/transcribe.py: beam 1 saves ~7% CPU and misses more words
+DEFAULT_BEAM_SIZE = 5  # bench/engines.py: beam 1 is a little faster and misses more words
 NO_SPEECH_DROP = 0.7  # segments the model itself rates this likely silent are dropped
 
 Audio = bytes | str | Path
@@ -398,6 +398,12 @@ class OpenAIWhisperTranscriber(_PooledTranscriber):
             if s["no_speech_prob"] < NO_SPEECH_DROP and s["text"].strip()
         ]
         return " ".join(kept), result.get("language"), audio_seconds, "full"
+
+    def _warm(self) -> None:
+        import numpy as np
+
+        noise = np.random.default_rng(0).normal(0.0, 0.01, SAMPLE_RATE).astype(np.float32)
+        self._model.transcribe(noise, language="en", fp16=False, beam_size=1, verbose=None)
 
     def _load(self, path: Path, audio: Audio) -> np.ndarray:
         if not path.is_file():
