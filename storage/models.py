@@ -98,6 +98,13 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     therapy_weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday
     therapy_time: Mapped[time | None] = mapped_column(Time)
+    # the rule (bot/schedule.py): every `therapy_every_weeks` weeks on the weekday, counted
+    # from the local date `therapy_anchor`; or irregular (no rule: each next session is given
+    # as a `TherapyDate`). Skipped and moved sessions are `TherapyDate` rows too.
+    therapy_every_weeks: Mapped[int] = mapped_column(Integer, default=1)
+    therapy_anchor: Mapped[date | None] = mapped_column(Date)
+    therapy_irregular: Mapped[bool] = mapped_column(Boolean, default=False)
+    recall_keyboard: Mapped[bool] = mapped_column(Boolean, default=True)  # the one-tap button
     evening_time: Mapped[time | None] = mapped_column(Time, default=time(20, 30))  # None: off
     language: Mapped[str | None] = mapped_column(String(8))  # None: auto-detect
     pin_paragraph: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -108,6 +115,50 @@ class User(Base):
     onboarded: Mapped[bool] = mapped_column(Boolean, default=False)
     last_evening_prompt_on: Mapped[date | None] = mapped_column(Date)
     last_digest_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TherapyDateKind(enum.StrEnum):
+    SESSION = "session"  # a session off the rule: an irregular one, or where one moved to
+    SKIP = "skip"  # the rule's session at `starts_at` does not happen
+
+
+class TherapyDate(Base):
+    """One exception to (or, when irregular, one entry of) a person's therapy schedule."""
+
+    __tablename__ = "therapy_dates"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "starts_at", name="uq_therapy_dates_user_kind_start"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[TherapyDateKind] = mapped_column(_enum(TherapyDateKind))
+    starts_at: Mapped[datetime] = mapped_column(DateTime)  # UTC
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SnoozeKind(enum.StrEnum):
+    PING = "ping"  # a time trigger's ping
+    EVENING = "evening"  # the evening prompt
+
+
+class Snooze(Base):
+    """A ping or evening prompt the person asked to see again later; sent once, then gone."""
+
+    __tablename__ = "snoozes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[SnoozeKind] = mapped_column(_enum(SnoozeKind))
+    trigger_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("triggers.id", ondelete="CASCADE"), index=True
+    )
+    due_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # UTC
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
