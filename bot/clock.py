@@ -129,7 +129,7 @@ class Weekly:
     at: dt.time
     tz: dt.tzinfo
 
-    def _dates(self, first: dt.date, last: dt.date) -> list[dt.date]:
+    def dates(self, first: dt.date, last: dt.date) -> list[dt.date]:
         """The local dates from ``first`` to ``last`` (inclusive) that fall on ``days``."""
         days = tuple(d for d in self.days if 0 <= d <= 6)  # a stored list may hold anything
         if not days:
@@ -142,7 +142,7 @@ class Weekly:
         require_aware(after)
         today = after.astimezone(self.tz).date()
         # a local date one day either side of the UTC date covers every offset on Earth
-        for day in self._dates(today - dt.timedelta(days=1), today + dt.timedelta(days=8)):
+        for day in self.dates(today - dt.timedelta(days=1), today + dt.timedelta(days=8)):
             candidate = localize(day, self.at, self.tz)
             if candidate > after:
                 return candidate
@@ -152,7 +152,7 @@ class Weekly:
         """The latest occurrence (aware UTC) at or before ``moment``; None without days."""
         require_aware(moment)
         today = moment.astimezone(self.tz).date()
-        days = self._dates(today - dt.timedelta(days=8), today + dt.timedelta(days=1))
+        days = self.dates(today - dt.timedelta(days=8), today + dt.timedelta(days=1))
         for day in reversed(days):
             candidate = localize(day, self.at, self.tz)
             if candidate <= moment:

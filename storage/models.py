@@ -117,6 +117,14 @@ class User(Base):
     last_digest_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
+    # loaded with the person (a handful of rows): every schedule question needs them
+    therapy_dates: Mapped[list[TherapyDate]] = relationship(
+        lazy="selectin",
+        order_by="TherapyDate.starts_at",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
 
 class TherapyDateKind(enum.StrEnum):
     SESSION = "session"  # a session off the rule: an irregular one, or where one moved to
