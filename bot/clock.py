@@ -34,7 +34,6 @@ __all__ = [
     "UTC",
     "Weekly",
     "aware",
-    "last_therapy",
     "last_weekly",
     "local_day_bounds",
     "localize",
@@ -180,20 +179,3 @@ def last_weekly(weekday: int, at: dt.time, tz: dt.tzinfo, moment: dt.datetime) -
     if found is None:  # pragma: no cover - a weekday always came round within 8 days
         raise ValueError("no occurrence found")
     return found
-
-
-def last_therapy(user: User, now: dt.datetime) -> tuple[dt.date, dt.datetime] | None:
-    """The local date and naive UTC start of the person's most recent therapy session.
-
-    Worked out from the therapy weekday and time (today only once the session has started);
-    None without a fixed therapy day.
-
-    Args:
-        user: the person's row (therapy weekday and time, zone).
-        now: aware current time, the same reading the caller dates everything else by.
-    """
-    if user.therapy_weekday is None:
-        return None
-    tz = zone_of(user)
-    start = last_weekly(user.therapy_weekday, user.therapy_time or dt.time(0), tz, now)
-    return start.astimezone(tz).date(), naive(start)

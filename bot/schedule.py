@@ -155,3 +155,15 @@ def anchor_for(weekday: int, at: dt.time, tz: dt.tzinfo, now: dt.datetime) -> dt
     if following is None:  # pragma: no cover - a weekday always comes round within 8 days
         raise ValueError("no occurrence found")
     return following.astimezone(tz).date()
+
+
+def last_therapy(user: User, now: dt.datetime) -> tuple[dt.date, dt.datetime] | None:
+    """The local date and naive UTC start of the person's latest session at or before `now`.
+
+    None without a schedule or before its first session. `now` is the aware reading the
+    caller dates everything else by.
+    """
+    start = Schedule.of(user).last_until(now)
+    if start is None:
+        return None
+    return start.astimezone(zone_of(user)).date(), start.replace(tzinfo=None)

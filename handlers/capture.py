@@ -40,9 +40,10 @@ from bot.capturing import (
     show_card,
     transcribe_capture,
 )
-from bot.clock import last_therapy, naive, zone_of
+from bot.clock import naive, zone_of
 from bot.context import BetweenApp, BotContext
 from bot.errors import NoPersonError
+from bot.schedule import last_therapy
 from bot.telegram_io import edit_message, edit_shown, in_background
 from handlers.common import (
     NEW_AUDIO,

@@ -30,8 +30,9 @@ from telegram.ext import (
 )
 
 from bot import texts, voice
-from bot.clock import last_therapy, naive, zone_of
+from bot.clock import naive, zone_of
 from bot.context import BetweenApp, BotContext
+from bot.schedule import last_therapy
 from bot.telegram_io import drop_buttons
 from bot.views import EVENING_START, cue_text
 from handlers.asking import not_answers, while_listening

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.clock import last_therapy
 from bot.paragraph import assemble
+from bot.schedule import last_therapy
 from bot.views import cue_text
 from storage.models import (
     Capture,

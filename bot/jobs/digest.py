@@ -18,9 +18,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.clock import DIGEST_GRACE, last_therapy, last_weekly, localize, naive, next_weekly, zone_of
+from bot.clock import DIGEST_GRACE, last_weekly, localize, naive, next_weekly, zone_of
 from bot.context import BetweenApp, BotContext
 from bot.jobs.queue import remove_job, replace_job
+from bot.schedule import last_therapy
 from bot.views import digest_text
 from storage.models import User
 from storage.recalls import RecallRepository
