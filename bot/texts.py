@@ -419,6 +419,12 @@ PASSED_HELP = (
     "or every weekday 8:30."
 )
 WEEKDAY_TIME_HELP = "I didn't catch that. Send a day and a time, like tue 17:00."
+SCHEDULE_HELP = (
+    "I didn't catch that. Try: tue 17:00 (every week), every other tue 17:00, "
+    "every 3 weeks on mon 9:00, irregular, next wed 18:00, no session next week, "
+    "or moved to thu 9:00."
+)
+SCHEDULE_ONE_HELP = "That reads as a repeating time. Send one date and time, like wed 18:00."
 CLOCK_HELP = "I didn't catch that time. Send it like 20:30 or 8pm."
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -22,7 +22,14 @@ import dateparser
 
 from bot.clock import localize, require_aware
 from bot.moments import ALL_DAYS, WORK_DAYS, Kind, TimeTrigger, TzInfo
-from bot.texts import CLOCK_HELP, PASSED_HELP, TRIGGER_HELP, WEEKDAY_TIME_HELP
+from bot.texts import (
+    CLOCK_HELP,
+    PASSED_HELP,
+    SCHEDULE_HELP,
+    SCHEDULE_ONE_HELP,
+    TRIGGER_HELP,
+    WEEKDAY_TIME_HELP,
+)
 from bot.zones import zone_name
 
 UTC = dt.UTC
@@ -505,3 +512,104 @@ def read_moment(phrase: str, now: dt.datetime, tz: TzInfo) -> Reading:
         if TIMEISH_RE.search(text):
             return Reading("bad_time", text, error=str(exc))
         return Reading("ask", text)
+
+
+# ---------------------------------------------------------------------- therapy schedules
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    """What a typed therapy phrase asks for (bot/schedule.py applies it).
+
+    kind: "rule" (weekday and time every `every_weeks` weeks), "irregular" (no fixed day),
+    "next" (the next session is at `at`), "skip" (the next session does not happen), "move"
+    (the next session moves to `at`), "off" (no therapy schedule at all).
+    """
+
+    kind: Literal["rule", "irregular", "next", "skip", "move", "off"]
+    weekday: int | None = None
+    clock: dt.time | None = None
+    every_weeks: int = 1
+    at: dt.datetime | None = None  # aware, for "next" and "move"
+
+
+_EVERY_N_RE = re.compile(
+    r"(?:every|each)\s+(?:(?P<other>other|second|2nd)|(?P<n>[2-8])\s*(?:weeks?|wks?)\s*(?:on\s+)?"
+    r"|(?P<third>third|3rd)|(?P<fourth>fourth|4th))\s*",
+    _FLAGS,
+)
+_FORTNIGHT_RE = re.compile(r"(?:bi-?weekly|fortnightly|every\s+fortnight)\s*(?:on\s+)?", _FLAGS)
+_IRREGULAR_RE = re.compile(
+    r"(?:irregular(?:ly)?|it\s+varies|varies|no\s+fixed\s+(?:day|time|schedule)|changes|"
+    r"different\s+(?:days|times)(?:\s+each\s+time)?)[.!]?",
+    _FLAGS,
+)
+_SKIP_RE = re.compile(
+    r"(?:no\s+(?:session|therapy)\s+(?:next\s+(?:week|time)|this\s+week)|skip(?:\s+(?:the\s+)?"
+    r"next(?:\s+(?:one|session))?)?|(?:next|this)\s+(?:week|session)\s+is\s+(?:off|cancell?ed)"
+    r"|cancell?ed)[.!]?",
+    _FLAGS,
+)
+_MOVE_RE = re.compile(r"(?:it(?:'s|\s+(?:is|has|was))?\s+|(?:the\s+)?next\s+(?:one|session)\s+)?"
+                      r"(?:moved|move[sd]?|moving)\s+to\s+", _FLAGS)  # fmt: skip
+_NEXT_RE = re.compile(r"(?:(?:the\s+)?next\s+(?:one|session)\s+(?:is\s+)?(?:on\s+)?|next\s+)",
+                      _FLAGS)  # fmt: skip
+_OFF_WORDS = frozenset({"off", "none", "no", "stop", "clear"})
+
+
+def _one_moment(text: str, now: dt.datetime, tz: TzInfo) -> dt.datetime:
+    """A single upcoming date and time ("wed 18:00", "14 dec 10:00", "tomorrow 9")."""
+    try:
+        spec = parse_time_trigger(text, now, tz)
+    except ValueError:
+        raise ValueError(SCHEDULE_HELP) from None
+    if spec.kind != "once" or spec.once_at is None:
+        raise ValueError(SCHEDULE_ONE_HELP)
+    return spec.once_at
+
+
+def read_schedule(
+    text: str, now: dt.datetime, tz: TzInfo, *, irregular: bool = False
+) -> ScheduleChange:
+    """Reads a therapy phrase: "tue 17:00", "every other tue 17:00", "every 3 weeks on mon
+    9:00", "irregular", "next wed 18:00", "no session next week", "moved to thu 9:00", "off".
+
+    For a person on an `irregular` schedule a plain "wed 18:00" is their next session; for
+    anyone else it is a weekly rule ("every wed 18:00" is a rule for everyone).
+
+    Raises:
+        ValueError: with a message fit to show the person.
+    """
+    require_aware(now)
+    cleaned = _clean(text).strip(" .!")
+    if cleaned.lower() in _OFF_WORDS:
+        return ScheduleChange("off")
+    if _IRREGULAR_RE.fullmatch(cleaned):
+        return ScheduleChange("irregular")
+    if _SKIP_RE.fullmatch(cleaned):
+        return ScheduleChange("skip")
+    if (moved := _MOVE_RE.match(cleaned)) is not None:
+        return ScheduleChange("move", at=_one_moment(cleaned[moved.end() :], now, tz))
+    if (following := _NEXT_RE.match(cleaned)) is not None:
+        return ScheduleChange("next", at=_one_moment(cleaned[following.end() :], now, tz))
+    sc = _Scanner(cleaned)
+    every = 1
+    if (m := sc.take(_EVERY_N_RE)) is not None:
+        every = 2 if m["other"] else int(m["n"]) if m["n"] else 3 if m["third"] else 4
+    elif sc.take(_FORTNIGHT_RE) is not None:
+        every = 2
+    else:
+        sc.take_word(frozenset({"every", "each", "weekly", "on"}))
+    said_every = sc.pos > 0
+    day = _take_weekday(sc)
+    if day is not None and not (irregular and not said_every and not day[1]):
+        sc.take(re.compile(r"\s*(?:at\s+)?", _FLAGS))
+        clock = _take_clock(sc, bare_ok=True)
+        if clock is not None and sc.at_end():
+            return ScheduleChange("rule", weekday=day[0], clock=clock, every_weeks=every)
+    if every == 1:  # one date and time alone: the next session of an irregular schedule
+        try:
+            return ScheduleChange("next", at=_one_moment(cleaned, now, tz))
+        except ValueError:
+            pass
+    raise ValueError(SCHEDULE_HELP)

@@ -8,14 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.jobs import rebuild_all, reschedule_user
-from bot.jobs.evening import (
-    day_offset,
-    job_name,
-    last_evening,
-    next_evening,
-    plan_evening,
-    therapy_day_of,
-)
+from bot.jobs import evening
+from bot.jobs.evening import day_offset, job_name
+from bot.schedule import Schedule
 from storage.models import Reflection, ReflectionStatus, TherapySession, User
 from storage.sessions import utcnow
 from tests.support.eventually import eventually
@@ -29,6 +24,37 @@ EVENING = time(20, 30)
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+def weekly(day: int, at: time, tz: ZoneInfo) -> Schedule:
+    return Schedule(tz, weekday=day, at=at)
+
+
+def next_evening(day: int, at: time, evening_time: time, tz: ZoneInfo, after: datetime) -> datetime:
+    """The next prompt of a weekly schedule (the session beside it is checked elsewhere)."""
+    found = evening.next_evening(weekly(day, at, tz), evening_time, after)
+    assert found is not None
+    return found[0]
+
+
+def last_evening(day: int, at: time, evening_time: time, tz: ZoneInfo, now: datetime) -> datetime:
+    found = evening.last_evening(weekly(day, at, tz), evening_time, now)
+    assert found is not None
+    return found[0]
+
+
+def plan_evening(
+    day: int,
+    at: time,
+    evening_time: time,
+    tz: ZoneInfo,
+    now: datetime,
+    handled: date | None,
+    catch_up: bool = True,
+) -> tuple[datetime, datetime]:
+    found = evening.plan_evening(weekly(day, at, tz), evening_time, now, handled, catch_up)
+    assert found is not None
+    return found[0], found[1]
 
 
 def weekly_fires(tz: ZoneInfo, start: datetime, count: int) -> list[datetime]:
@@ -98,9 +124,11 @@ def test_late_session_moves_the_prompt_to_the_next_day() -> None:
     assert day_offset(time(19, 45), EVENING) == 1
     assert day_offset(time(21), EVENING) == 1
     # therapy Tue 20:00 with the evening at 20:30: Wed 20:30
-    fire = next_evening(TUE, time(20), EVENING, BERLIN, utc(2026, 10, 12))
+    found = evening.next_evening(weekly(TUE, time(20), BERLIN), EVENING, utc(2026, 10, 12))
+    assert found is not None
+    fire, session = found
     assert fire.astimezone(BERLIN).replace(tzinfo=None) == datetime(2026, 10, 14, 20, 30)
-    assert therapy_day_of(date(2026, 10, 14), time(20), EVENING) == date(2026, 10, 13)
+    assert session.astimezone(BERLIN).date() == date(2026, 10, 13)  # the prompt is about Tue
     # therapy Sun late: the prompt wraps round to Monday
     fire = next_evening(6, time(20), EVENING, BERLIN, utc(2026, 10, 12))
     assert fire.astimezone(BERLIN).weekday() == 0

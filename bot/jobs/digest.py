@@ -1,6 +1,6 @@
 """The day before therapy, the week's digest: what landed, the paragraph, how recalls went.
 
-A job derived from rows: `digest:{user_id}` from the therapy day and `users.last_digest_on`,
+A job derived from rows: `digest:{user_id}` from the schedule and `users.last_digest_on`,
 rebuilt at startup by `reschedule` and claimed in the database before it is sent
 (`last_digest_on`, compare-and-set), so it is never sent twice.
 
@@ -13,15 +13,15 @@ digest at all, rather than a nudge about an empty week.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.clock import DIGEST_GRACE, last_weekly, localize, naive, next_weekly, zone_of
+from bot.clock import DIGEST_GRACE, localize, naive, zone_of
 from bot.context import BetweenApp, BotContext
 from bot.jobs.queue import remove_job, replace_job
-from bot.schedule import last_therapy
+from bot.schedule import Schedule, last_therapy
 from bot.views import digest_text
 from storage.models import User
 from storage.recalls import RecallRepository
@@ -36,33 +36,39 @@ def job_name(user_id: int) -> str:
     return f"digest:{user_id}"
 
 
-def slot(user: User) -> tuple[int, time] | None:
-    """The weekday and local time of the digest: the day before therapy, evening time."""
-    if user.therapy_weekday is None or user.therapy_time is None:
-        return None
-    return (user.therapy_weekday - 1) % 7, user.evening_time or DEFAULT_TIME
+def digest_at(session: datetime, at: time, tz: tzinfo) -> datetime:
+    """The digest instant for a session: the local day before it, at `at`."""
+    return localize(session.astimezone(tz).date() - timedelta(days=1), at, tz)
 
 
 def plan(user: User, now: datetime, catch_up: bool = False) -> tuple[datetime, date] | None:
-    """When the digest job runs and the local date it stands for; None without a therapy day.
+    """When the digest job runs and the local date it stands for; None with no session ahead.
 
-    With `catch_up` (startup only) a digest missed by at most DIGEST_GRACE runs now; a settings
-    change on the digest evening must not send one in the middle of onboarding.
+    A digest belongs to each real session of the person's schedule (bot/schedule.py): none
+    before a skipped one, one before a moved or irregular one. With `catch_up` (startup
+    only) a digest missed by at most DIGEST_GRACE runs now; a settings change on the digest
+    evening must not send one in the middle of onboarding.
     """
-    found = slot(user)
-    if found is None:
+    sessions = Schedule.of(user)
+    if not sessions.is_set:
         return None
-    weekday, at = found
-    tz = zone_of(user)
-    upcoming = next_weekly(weekday, at, tz, now)
-    if user.last_digest_on is not None and user.last_digest_on >= upcoming.astimezone(tz).date():
-        upcoming = next_weekly(weekday, at, tz, upcoming)  # this week's went out already
-    previous = last_weekly(weekday, at, tz, upcoming - timedelta(days=1))
-    previous_day = previous.astimezone(tz).date()
-    late = catch_up and previous < now and now - previous <= DIGEST_GRACE
-    if late and (user.last_digest_on is None or user.last_digest_on < previous_day):
-        return now + timedelta(milliseconds=50), previous_day
-    return upcoming, upcoming.astimezone(tz).date()
+    tz, at = zone_of(user), user.evening_time or DEFAULT_TIME
+    sent = user.last_digest_on
+    if catch_up:
+        latest = sessions.next_after(now - DIGEST_GRACE - timedelta(days=2))
+        while latest is not None and (missed := digest_at(latest, at, tz)) <= now:
+            day = missed.astimezone(tz).date()
+            if now - missed <= DIGEST_GRACE and (sent is None or sent < day):
+                return now + timedelta(milliseconds=50), day
+            latest = sessions.next_after(latest)
+    session = sessions.next_after(now - timedelta(days=2))
+    while session is not None:
+        when = digest_at(session, at, tz)
+        day = when.astimezone(tz).date()
+        if when > now and (sent is None or sent < day):
+            return when, day
+        session = sessions.next_after(session)
+    return None
 
 
 def schedule(application: BetweenApp, user: User, catch_up: bool = False) -> None:
@@ -109,13 +115,13 @@ async def send(application: BetweenApp, user_id: int, day: date) -> bool:
     now = datetime.now(UTC)
     async with db() as session, session.begin():
         user = await UserRepository(session).get(user_id)
-        if user is None or slot(user) is None:
+        if user is None or not Schedule.of(user).is_set:
             return False
         recalls = RecallRepository(session)
         text = None
         if await recalls.claim_digest(user_id, day):
             tz = zone_of(user)
-            # the week before the session that follows `day`, whatever the clock says now
+            # since the session before the one that follows `day`, whatever the clock says
             therapy = last_therapy(user, localize(day, time(0), tz))
             week_start = therapy[1] if therapy is not None else naive(now)
             facts = await recalls.digest_facts(user_id, week_start)

@@ -1,8 +1,10 @@
-"""The evening prompt: on a therapy day, offer the three questions at the person's evening time.
+"""The evening prompt: after each therapy session, the three questions at the evening time.
 
 Rules (pure functions below, tested without a clock):
 
-* The prompt goes out at `evening_time` (local) on the therapy day when that is at least
+* Sessions are the person's `Schedule` (bot/schedule.py): weekly, every N weeks or
+  irregular, with skipped and moved sessions left out or moved.
+* The prompt goes out at `evening_time` (local) on the session's day when that is at least
   `MIN_GAP` (1 h) after the session starts; otherwise (a late session, e.g. therapy 20:00
   with the evening at 20:30) on the day after, at the same evening time.
 * Wall times are resolved in the person's zone (DST-safe: see `bot.clock`), one job
@@ -21,9 +23,10 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from telegram.error import TelegramError
 
 from bot import texts
-from bot.clock import EVENING_CATCH_UP, last_weekly, next_weekly, zone_of
+from bot.clock import EVENING_CATCH_UP, localize, zone_of
 from bot.context import BetweenApp, BotContext
 from bot.jobs.queue import remove_job, replace_job
+from bot.schedule import Schedule
 from bot.views import cue_text, evening_keyboard
 from storage.captures import CaptureRepository
 from storage.models import User
@@ -44,71 +47,80 @@ def day_offset(therapy_time: time, evening_time: time) -> int:
     return 0 if datetime.combine(start.date(), evening_time) >= start + MIN_GAP else 1
 
 
-def next_evening(
-    weekday: int, therapy_time: time, evening_time: time, tz: tzinfo, after: datetime
-) -> datetime:
-    """The next prompt instant (aware UTC) strictly after `after`.
+def prompt_for(session: datetime, evening_time: time, tz: tzinfo) -> datetime:
+    """The prompt instant (aware UTC) for a session: its local day's evening, or the next
+    day's when the evening comes less than MIN_GAP after the session starts."""
+    start = session.astimezone(tz)
+    offset = day_offset(start.time().replace(tzinfo=None), evening_time)
+    return localize(start.date() + timedelta(days=offset), evening_time, tz)
 
-    Args:
-        weekday: the therapy weekday, 0 = Monday.
-        therapy_time: when the session starts, local.
-        evening_time: when to offer the questions, local.
-        tz: the person's zone.
-        after: an aware instant.
-    """
-    offset = day_offset(therapy_time, evening_time)
-    return next_weekly((weekday + offset) % 7, evening_time, tz, after)
+
+def next_evening(
+    schedule: Schedule, evening_time: time, after: datetime
+) -> tuple[datetime, datetime] | None:
+    """(prompt, session) of the first prompt strictly after `after`; None when no session
+    is planned. A prompt comes at most two days after its session, so the search starts at
+    the sessions of the two days before `after`."""
+    session = schedule.next_after(after - timedelta(days=2))
+    while session is not None:
+        prompt = prompt_for(session, evening_time, schedule.tz)
+        if prompt > after:
+            return prompt, session
+        session = schedule.next_after(session)
+    return None
 
 
 def last_evening(
-    weekday: int, therapy_time: time, evening_time: time, tz: tzinfo, now: datetime
-) -> datetime:
-    """The latest prompt instant at or before `now` (aware UTC)."""
-    offset = day_offset(therapy_time, evening_time)
-    return last_weekly((weekday + offset) % 7, evening_time, tz, now)
+    schedule: Schedule, evening_time: time, now: datetime
+) -> tuple[datetime, datetime] | None:
+    """(prompt, session) of the latest prompt at or before `now`, or None."""
+    session = schedule.last_until(now)
+    for _ in range(3):  # the latest session's prompt may still be ahead: then the one before
+        if session is None:
+            return None
+        prompt = prompt_for(session, evening_time, schedule.tz)
+        if prompt <= now:
+            return prompt, session
+        session = schedule.last_until(session - timedelta(microseconds=1))
+    return None
 
 
 def plan_evening(
-    weekday: int,
-    therapy_time: time,
+    schedule: Schedule,
     evening_time: time,
-    tz: tzinfo,
     now: datetime,
     last_prompt_on: date | None,
     catch_up: bool = True,
-) -> tuple[datetime, datetime]:
-    """When to run the evening job, and which prompt (due instant) it stands for.
+) -> tuple[datetime, datetime, datetime] | None:
+    """When to run the evening job, which prompt (due instant) it stands for, and its session.
 
     Returns:
-        (run_at, due): with `catch_up`, `run_at` is `now` for a missed prompt within
-        EVENING_CATCH_UP that was not handled yet; otherwise the next due instant.
+        (run_at, due, session): with `catch_up`, `run_at` is `now` for a missed prompt
+        within EVENING_CATCH_UP that was not handled yet; otherwise the next prompt. None
+        when no session is planned.
     """
-    previous = last_evening(weekday, therapy_time, evening_time, tz, now)
-    missed = now - previous <= EVENING_CATCH_UP and last_prompt_on != previous.astimezone(tz).date()
-    if catch_up and missed:
-        return now, previous
-    upcoming = next_evening(weekday, therapy_time, evening_time, tz, now)
-    return upcoming, upcoming
-
-
-def plan(user: User, now: datetime, catch_up: bool = False) -> tuple[datetime, datetime] | None:
-    """`plan_evening` for one person's row: (run_at, due), or None without an evening prompt."""
-    if user.therapy_weekday is None or user.therapy_time is None or user.evening_time is None:
+    tz = schedule.tz
+    previous = last_evening(schedule, evening_time, now)
+    if catch_up and previous is not None:
+        due, session = previous
+        if now - due <= EVENING_CATCH_UP and last_prompt_on != due.astimezone(tz).date():
+            return now, due, session
+    upcoming = next_evening(schedule, evening_time, now)
+    if upcoming is None:
         return None
-    return plan_evening(
-        user.therapy_weekday,
-        user.therapy_time,
-        user.evening_time,
-        zone_of(user),
-        now,
-        user.last_evening_prompt_on,
-        catch_up,
-    )
+    return upcoming[0], upcoming[0], upcoming[1]
 
 
-def therapy_day_of(prompt_day: date, therapy_time: time, evening_time: time) -> date:
-    """The therapy day a prompt on `prompt_day` is about."""
-    return prompt_day - timedelta(days=day_offset(therapy_time, evening_time))
+def plan(
+    user: User, now: datetime, catch_up: bool = False
+) -> tuple[datetime, datetime, datetime] | None:
+    """`plan_evening` for one person's row: (run_at, due, session), or None without one."""
+    if user.evening_time is None:
+        return None
+    schedule = Schedule.of(user)
+    if not schedule.is_set:
+        return None
+    return plan_evening(schedule, user.evening_time, now, user.last_evening_prompt_on, catch_up)
 
 
 # ---------------------------------------------------------------------- the job
@@ -138,13 +150,13 @@ def schedule(
     if planned is None:
         remove_job(application.job_queue, name)
         return None
-    run_at, due = planned
+    run_at, due, session = planned
     replace_job(
         application.job_queue,
         name,
         fire,
         when=run_at,
-        data={"due": due.isoformat()},
+        data={"due": due.isoformat(), "session": session.isoformat()},
         user_id=user.id,
         chat_id=user.chat_id,
     )
@@ -163,19 +175,16 @@ async def fire(context: BotContext) -> None:
     if job is None or job.user_id is None:
         return
     data = job.data if isinstance(job.data, dict) else {}
-    due = datetime.fromisoformat(data["due"]) if "due" in data else datetime.now(UTC)
+    if "due" not in data or "session" not in data:
+        return
+    due = datetime.fromisoformat(data["due"])
     async with context.db() as session, session.begin():
         user = await UserRepository(session).get(job.user_id)
-        if (
-            user is None
-            or user.therapy_weekday is None
-            or user.therapy_time is None
-            or user.evening_time is None
-        ):
+        if user is None or user.evening_time is None:
             return
         tz = zone_of(user)
         prompt_day = due.astimezone(tz).date()
-        therapy_day = therapy_day_of(prompt_day, user.therapy_time, user.evening_time)
+        therapy_day = datetime.fromisoformat(data["session"]).astimezone(tz).date()
         repo = ReflectionRepository(session)
         if user.last_evening_prompt_on == prompt_day:
             text = None
