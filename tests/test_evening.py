@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.jobs import rebuild_all, reschedule_user
-from bot.jobs import evening
+from bot.jobs import evening, rebuild_all, reschedule_user
 from bot.jobs.evening import day_offset, job_name
 from bot.schedule import Schedule
 from storage.models import Reflection, ReflectionStatus, TherapySession, User
