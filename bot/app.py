@@ -128,6 +128,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         privacy,
         recall,
         reflection,
+        schedule,
         start,
         triggers,
     )
@@ -163,6 +164,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         start,
         settings_flow,
         help,
+        schedule,  # /session, and the answer to "When is your next session?" (group -2)
         reflection,
         moments,  # before triggers, whose catch-all answers stale tg: buttons
         triggers,

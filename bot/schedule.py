@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.clock import UTC, Weekly, aware, require_aware, zone_of
+from storage.models import TherapyDate, TherapyDateKind
 
 if TYPE_CHECKING:
-    from storage.models import TherapyDate, User
+    from bot.timespec import ScheduleChange
+    from storage.models import User
 
 # How far to look for a rule's session: every N weeks comes round within N weeks and a day
 # either side of any offset; skipped ones push it further, so the search widens.
@@ -49,8 +51,6 @@ class Schedule:
     @classmethod
     def of(cls, user: User, dates: Iterable[TherapyDate] | None = None) -> Schedule:
         """The schedule in a person's row and their `therapy_dates` (default: the loaded ones)."""
-        from storage.models import TherapyDateKind
-
         rows = list(user.therapy_dates if dates is None else dates)
         has_rule = not user.therapy_irregular and user.therapy_weekday is not None
         return cls(
@@ -167,3 +167,86 @@ def last_therapy(user: User, now: dt.datetime) -> tuple[dt.date, dt.datetime] | 
     if start is None:
         return None
     return start.astimezone(zone_of(user)).date(), start.replace(tzinfo=None)
+
+
+def _drop_after(user: User, now: dt.datetime) -> None:
+    """Forgets the exceptions still ahead (a new rule starts clean; the past stays)."""
+    keep = [d for d in user.therapy_dates if aware(d.starts_at) <= now]
+    user.therapy_dates[:] = keep
+
+
+def _add(user: User, kind: TherapyDateKind, at: dt.datetime) -> None:
+    starts = at.astimezone(UTC).replace(tzinfo=None)
+    if not any(d.kind == kind and d.starts_at == starts for d in user.therapy_dates):
+        user.therapy_dates.append(TherapyDate(user_id=user.id, kind=kind, starts_at=starts))
+
+
+def _cancel(user: User, session: dt.datetime) -> None:
+    """Takes one upcoming session out: an explicit one is removed, the rule's is skipped."""
+    starts = session.astimezone(UTC).replace(tzinfo=None)
+    explicit = [
+        d for d in user.therapy_dates if d.kind == TherapyDateKind.SESSION and d.starts_at == starts
+    ]
+    if explicit:
+        for row in explicit:
+            user.therapy_dates.remove(row)
+    else:
+        _add(user, TherapyDateKind.SKIP, session)
+
+
+def apply(user: User, change: ScheduleChange, now: dt.datetime) -> None:
+    """Changes the person's row (and its `therapy_dates`) as `change` asks.
+
+    Raises:
+        ValueError: a skip or move with no session ahead, or a session in the past, with a
+            message fit to show the person.
+    """
+    from bot import texts
+
+    require_aware(now)
+    if change.kind in ("rule", "irregular", "off"):
+        _drop_after(user, now)
+        user.therapy_irregular = change.kind == "irregular"
+        user.therapy_every_weeks = change.every_weeks if change.kind == "rule" else 1
+        user.therapy_weekday = change.weekday if change.kind == "rule" else None
+        user.therapy_time = change.clock if change.kind == "rule" else None
+        user.therapy_anchor = None
+        if change.kind == "rule" and change.every_weeks > 1:
+            assert change.weekday is not None and change.clock is not None  # a rule has both
+            user.therapy_anchor = anchor_for(change.weekday, change.clock, zone_of(user), now)
+        return
+    if change.at is not None and change.at <= now:
+        raise ValueError(texts.SCHEDULE_PAST)
+    if change.kind == "next":
+        assert change.at is not None  # read_schedule gives "next" its moment
+        _add(user, TherapyDateKind.SESSION, change.at)
+        return
+    following = Schedule.of(user).next_after(now)
+    if following is None:
+        raise ValueError(texts.SCHEDULE_NOTHING_AHEAD)
+    _cancel(user, following)
+    if change.kind == "move":
+        assert change.at is not None  # read_schedule gives "move" its moment
+        _add(user, TherapyDateKind.SESSION, change.at)
+
+
+def describe(user: User, now: dt.datetime, count: int = 3) -> str:
+    """The schedule in words and its next `count` sessions in the person's zone."""
+    from bot import texts
+
+    schedule = Schedule.of(user)
+    tz = schedule.tz
+    if schedule.has_rule:
+        assert schedule.weekday is not None and schedule.at is not None  # has_rule
+        day = texts.WEEKDAY_NAMES[schedule.weekday]
+        rule = texts.SCHEDULE_EVERY.get(schedule.every_weeks, texts.SCHEDULE_EVERY_N)
+        kind = rule.format(day=day, time=f"{schedule.at:%H:%M}", n=schedule.every_weeks)
+    elif user.therapy_irregular:
+        kind = texts.SCHEDULE_IRREGULAR
+    else:
+        return texts.SCHEDULE_NONE
+    upcoming = schedule.upcoming(now, count)
+    if not upcoming:
+        return f"{kind}\n{texts.SCHEDULE_NO_NEXT}"
+    dates = "\n".join(f"• {s.astimezone(tz):%a %d %b, %H:%M}" for s in upcoming)
+    return f"{kind}\n{texts.SCHEDULE_NEXT}\n{dates}"

@@ -24,12 +24,12 @@ BAD_TIMEZONE = (
 )
 TIMEZONE_SET = "Time zone set: {zone} (it's {local_time} there now)."
 ASK_THERAPY = (
-    "When is your therapy session? For example: tue 17:00. "
+    "When is your therapy session? For example: tue 17:00 (every week), "
+    "every other tue 17:00, or every 3 weeks on mon 9:00. "
     "I'll use it to offer the evening reflection on the right day. "
-    "Or /skip if it changes from week to week."
+    "If the day changes each time, tap It varies: I'll ask for each next session."
 )
-BAD_THERAPY = "I didn't catch that. Send a day and a time, like tue 17:00, or /skip."
-THERAPY_SET = "Therapy: {day} at {time}."
+BUTTON_VARIES = "It varies"
 THERAPY_SKIPPED = "No fixed therapy day. You can set one any time with /settings."
 ONBOARDED = (
     "You're set. After your next session, send me a voice memo or type the sentence "
@@ -62,6 +62,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("trigger", "Pick a moment for it to come back"),
     ("triggers", "List, pause or delete your moments"),
     ("retry", "Retry memos that failed to transcribe"),
+    ("session", "Your therapy sessions: next three, skip, move, set"),
     ("settings", "Time zone, therapy day, evening prompt and more"),
     ("export", "Download everything stored about you"),
     ("delete", "Delete everything stored about you"),
@@ -423,6 +424,32 @@ SCHEDULE_HELP = (
     "I didn't catch that. Try: tue 17:00 (every week), every other tue 17:00, "
     "every 3 weeks on mon 9:00, irregular, next wed 18:00, no session next week, "
     "or moved to thu 9:00."
+)
+SCHEDULE_PAST = "That time has already passed. Send one that is still ahead."
+SCHEDULE_NOTHING_AHEAD = "There is no session ahead to change. Send the next one, like wed 18:00."
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+SCHEDULE_EVERY = {
+    1: "Therapy: every {day} at {time}.",
+    2: "Therapy: every other {day} at {time}.",
+}
+SCHEDULE_EVERY_N = "Therapy: every {n} weeks on {day} at {time}."
+SCHEDULE_IRREGULAR = "Therapy: no fixed day (you tell me each next session)."
+SCHEDULE_NONE = "Therapy: not set."
+SCHEDULE_NEXT = "Next sessions:"
+SCHEDULE_NO_NEXT = "No session planned yet. Send the next one, like: next wed 18:00."
+SESSION_HELP = (
+    "To change it: /session every other tue 17:00, /session no session next week, "
+    "/session moved to thu 9:00, /session next wed 18:00, or /session irregular."
+)
+ASK_NEXT_SESSION = "When is your next session? Like: wed 18:00, or 14 dec 10:00."
+NOT_SURE_YET = "Not sure yet"
+NEXT_SESSION_LATER = "OK. Send it any time with /session, like /session wed 18:00."
+IRREGULAR_SHORT = "no fixed day"
+NONE_PLANNED = "none planned"
+ASK_SCHEDULE_SETTING = (
+    "Send your sessions like tue 17:00, every other tue 17:00, every 3 weeks on mon 9:00, "
+    "or irregular. For one session: no session next week, moved to thu 9:00, or next wed "
+    "18:00. Or off."
 )
 SCHEDULE_ONE_HELP = "That reads as a repeating time. Send one date and time, like wed 18:00."
 CLOCK_HELP = "I didn't catch that time. Send it like 20:30 or 8pm."

@@ -563,6 +563,8 @@ def _one_moment(text: str, now: dt.datetime, tz: TzInfo) -> dt.datetime:
         spec = parse_time_trigger(text, now, tz)
     except ValueError:
         raise ValueError(SCHEDULE_HELP) from None
+    if spec.label:  # "tue 17:00 with Anna" is a trigger's label, not a session's time
+        raise ValueError(SCHEDULE_HELP)
     if spec.kind != "once" or spec.once_at is None:
         raise ValueError(SCHEDULE_ONE_HELP)
     return spec.once_at

@@ -34,6 +34,7 @@ from handlers.reflection_draft import (
     trigger_keyboard,
     user_id_of,
 )
+from handlers.schedule import ask_next_if_none
 from storage.models import Reflection, ReflectionStatus
 from storage.reflections import REVIEW_STEP, ReflectionRepository
 from storage.sessions import SessionRepository, utcnow
@@ -141,6 +142,7 @@ async def on_save(update: Update, context: BotContext) -> int:
     if card is not None:
         await _pin(context, user_id, card)
     await reply(update, texts.REFLECT_TRIGGER_OFFER, reply_markup=trigger_keyboard(reflection_id))
+    await ask_next_if_none(update, context)  # irregular schedules: "When is your next session?"
     return ConversationHandler.END
 
 

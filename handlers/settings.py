@@ -5,16 +5,18 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler
 
 from bot import texts
+from bot.clock import zone_of
 from bot.context import BetweenApp, BotContext
 from bot.jobs import reschedule_user
-from bot.timespec import parse_clock, parse_weekday_time
+from bot.schedule import Schedule, apply
+from bot.timespec import parse_clock, read_schedule
 from bot.zones import parse_timezone, zone_name
 from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence
 from handlers.common import NEW_TEXT, answer_query, command, ensure_user, reply
@@ -49,10 +51,9 @@ def _set_timezone(user: User, raw: str) -> None:
 
 
 def _set_therapy(user: User, raw: str) -> None:
-    if raw.strip().lower() in OFF_WORDS:
-        user.therapy_weekday = user.therapy_time = None
-        return
-    user.therapy_weekday, user.therapy_time = parse_weekday_time(raw)
+    """Any schedule phrase: a rule, every N weeks, irregular, next, skip, move, or off."""
+    now = datetime.now(UTC)
+    apply(user, read_schedule(raw, now, zone_of(user), irregular=user.therapy_irregular), now)
 
 
 def _set_evening(user: User, raw: str) -> None:
@@ -92,9 +93,19 @@ def _set_tidy(user: User, raw: str) -> None:
 
 
 def _show_therapy(user: User) -> str:
-    if user.therapy_weekday is None or user.therapy_time is None:
+    """The rule in short, and the next three sessions in the person's zone."""
+    schedule = Schedule.of(user)
+    if schedule.weekday is not None and schedule.at is not None:
+        every = {1: "every", 2: "every other"}.get(schedule.every_weeks)
+        every = every or f"every {schedule.every_weeks} weeks,"
+        rule = f"{every} {calendar.day_abbr[schedule.weekday]} {schedule.at:%H:%M}"
+    elif user.therapy_irregular:
+        rule = texts.IRREGULAR_SHORT
+    else:
         return texts.NOT_SET
-    return f"{calendar.day_abbr[user.therapy_weekday]} {user.therapy_time:%H:%M}"
+    upcoming = schedule.upcoming(datetime.now(UTC), 3)
+    dates = ", ".join(f"{s.astimezone(schedule.tz):%a %d %b %H:%M}" for s in upcoming)
+    return f"{rule}; next: {dates or texts.NONE_PLANNED}"
 
 
 ITEMS: tuple[Item, ...] = (
@@ -109,7 +120,7 @@ ITEMS: tuple[Item, ...] = (
         "therapy",
         "Therapy",
         _show_therapy,
-        "Send a day and time like tue 17:00, or off.",
+        texts.ASK_SCHEDULE_SETTING,
         _set_therapy,
     ),
     Item(

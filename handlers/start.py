@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -11,10 +10,10 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandl
 from bot import texts
 from bot.context import BetweenApp, BotContext
 from bot.jobs import reschedule_user
-from bot.timespec import parse_weekday_time
 from bot.zones import parse_timezone, zone_name
 from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence
 from handlers.common import NEW_TEXT, answer_query, command, ensure_user, reply
+from handlers.schedule import change_schedule
 from storage.users import UserRepository
 
 TIMEZONE, THERAPY = range(2)
@@ -41,12 +40,6 @@ def zone_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
-def describe_therapy(weekday: int | None, at: object) -> str:
-    if weekday is None or at is None:
-        return texts.NOT_SET
-    return texts.THERAPY_SET.format(day=calendar.day_name[weekday], time=f"{at:%H:%M}")
-
-
 async def save_timezone(update: Update, context: BotContext, raw: str) -> bool:
     """Validates and stores a time zone; answers either way. Returns True when stored."""
     try:
@@ -71,23 +64,8 @@ async def save_timezone(update: Update, context: BotContext, raw: str) -> bool:
 
 
 async def save_therapy(update: Update, context: BotContext, raw: str) -> bool:
-    """Validates and stores the therapy weekday and time; answers either way."""
-    try:
-        weekday, at = parse_weekday_time(raw)
-    except ValueError:
-        if plainly_a_sentence(raw):
-            await keep_and_ask_again(update, context, ask_therapy)
-        else:
-            await reply(update, texts.BAD_THERAPY)
-        return False
-    user = await ensure_user(update, context)
-    async with context.db() as session, session.begin():
-        row = await UserRepository(session).get(user.id)
-        if row is not None:
-            row.therapy_weekday, row.therapy_time = weekday, at
-    await reply(update, describe_therapy(weekday, at))
-    await reschedule_user(context.application, user.id)
-    return True
+    """Reads and stores any schedule phrase (handlers/schedule.py); answers either way."""
+    return await change_schedule(update, context, raw, ask_therapy)
 
 
 async def ask_timezone(update: Update, context: BotContext) -> None:
@@ -133,7 +111,12 @@ async def timezone_button(update: Update, context: BotContext) -> int:
 
 def skip_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts.BUTTON_SKIP, callback_data="onb:skip")]]
+        [
+            [
+                InlineKeyboardButton(texts.BUTTON_VARIES, callback_data="onb:varies"),
+                InlineKeyboardButton(texts.BUTTON_SKIP, callback_data="onb:skip"),
+            ]
+        ]
     )
 
 
@@ -144,6 +127,13 @@ async def therapy_text(update: Update, context: BotContext) -> int:
         return THERAPY
     if not await save_therapy(update, context, message.text):
         return THERAPY
+    return await finish(update, context)
+
+
+async def therapy_varies(update: Update, context: BotContext) -> int:
+    """ "It varies": an irregular schedule; the bot asks for each next session later."""
+    await answer_query(update.callback_query)
+    await change_schedule(update, context, "irregular")
     return await finish(update, context)
 
 
@@ -186,6 +176,7 @@ def register(application: BetweenApp) -> None:
                     MessageHandler(NEW_TEXT, therapy_text),
                     command("skip", therapy_skip),
                     CallbackQueryHandler(therapy_skip, pattern="^onb:skip$"),
+                    CallbackQueryHandler(therapy_varies, pattern="^onb:varies$"),
                     *not_answers(ask_therapy),
                 ],
             },

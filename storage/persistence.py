@@ -64,6 +64,7 @@ class PersonData(TypedDict, total=False):
     trg_cue: str  # typed text waiting for "keep it as a situation?"
     fix_capture: int  # the capture ✎ Fix is correcting
     delete_offer: str  # the one /delete confirmation that is valid now
+    next_session_asked: float  # when "When is your next session?" was asked (time.time())
 
 
 Opener = Callable[[Any], Awaitable[None]]

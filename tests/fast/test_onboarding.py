@@ -90,7 +90,8 @@ async def test_a_sticker_for_the_zone_says_what_can_be_kept(bot: FastBot) -> Non
 async def test_therapy_day_and_time_finish_onboarding(bot: FastBot) -> None:
     alice = await _at_therapy(bot)
     therapy, done = await bot.texts(alice.send_text("tue 17:00"))
-    assert therapy == texts.THERAPY_SET.format(day="Tuesday", time="17:00")
+    assert therapy.startswith(texts.SCHEDULE_EVERY[1].format(day="Tuesday", time="17:00"))
+    assert texts.SCHEDULE_NEXT in therapy  # and the next three sessions
     assert done == texts.ONBOARDED
     user = await user_of(bot.app, 101)
     assert (user.therapy_weekday, f"{user.therapy_time:%H:%M}", user.onboarded) == (
@@ -109,7 +110,7 @@ async def test_skip_leaves_no_therapy_day(bot: FastBot) -> None:
 
 async def test_bad_therapy_time_is_asked_again(bot: FastBot) -> None:
     alice = await _at_therapy(bot)
-    assert await bot.texts(alice.send_text("someday")) == [texts.BAD_THERAPY]
+    assert await bot.texts(alice.send_text("someday")) == [texts.SCHEDULE_HELP]
     assert (await user_of(bot.app, 101)).onboarded is False
     therapy, _ = await bot.texts(alice.send_text("fri 9:00"))
     assert "Friday" in therapy

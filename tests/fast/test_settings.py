@@ -29,7 +29,7 @@ async def _asking(bot: FastBot, label: str):  # type: ignore[no-untyped-def]
 
 GOOD = [
     ("Time zone", "Tokyo", "Time zone: Asia/Tokyo", "timezone", "Asia/Tokyo"),
-    ("Therapy", "thu 18:30", "Therapy: Thu 18:30", "therapy_weekday", 3),
+    ("Therapy", "thu 18:30", "Therapy: every Thu 18:30", "therapy_weekday", 3),
     ("Evening prompt", "21:15", "Evening prompt: 21:15", "evening_time", "21:15"),
     ("Evening prompt", "off", "Evening prompt: off", "evening_time", None),
     ("Voice language", "de", "Voice language: de", "language", "de"),
