@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # How far to look for a rule's session: every N weeks comes round within N weeks and a day
 # either side of any offset; skipped ones push it further, so the search widens.
 _SEARCH_WEEKS = 60
+SESSION_LENGTH = dt.timedelta(hours=1)  # what the bot assumes a session lasts
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,14 @@ class Schedule:
                     return max(ruled[-1], explicit) if explicit else ruled[-1]
                 end -= span
         return explicit
+
+    def after_session(self, moment: dt.datetime) -> dt.datetime:
+        """`moment`, or the end of the session it falls in (nobody is asked "how did it go?"
+        in the middle of therapy; SESSION_LENGTH after a session starts)."""
+        started = self.last_until(moment)
+        if started is not None and moment < started + SESSION_LENGTH:
+            return started + SESSION_LENGTH
+        return moment
 
     def upcoming(self, after: dt.datetime, count: int = 3) -> list[dt.datetime]:
         """The next `count` sessions after `after` (fewer when fewer are planned)."""

@@ -6,7 +6,8 @@ compare-and-set), so it is never asked twice.
 
 Decisions: only the latest recall keeps its follow-up (a newer recall or ping cancels the
 unsent question of an earlier one), so a person who recalls five times hears one question.
-A follow-up missed while the bot was down is still asked if at most FOLLOWUP_GRACE late.
+A follow-up missed while the bot was down is still asked if at most FOLLOWUP_GRACE late. One
+that would fall inside a therapy session (bot/schedule.py) is asked when the session ends.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from telegram import ReplyParameters
 from telegram.error import TelegramError
 
 from bot import texts
-from bot.clock import FOLLOWUP_GRACE, aware, utcnow
+from bot.clock import FOLLOWUP_GRACE, aware, naive, utcnow
 from bot.context import BetweenApp, BotContext
 from bot.jobs.queue import remove_job, replace_job
+from bot.schedule import Schedule
 from bot.views import cut, followup_keyboard, headline_of
 from storage.models import User
 from storage.recalls import RecallRepository
@@ -73,8 +75,11 @@ async def after_recall_sent(
     async with db() as session, session.begin():
         recalls = RecallRepository(session)
         recall = await recalls.get(user_id, recall_id)
-        if recall is None:
+        user = await UserRepository(session).get(user_id)
+        if recall is None or user is None:
             return
+        # not during a therapy session: at its end instead (the person's real schedule)
+        due = naive(Schedule.of(user).after_session(aware(due)))
         dropped = await recalls.drop_pending_followups(user_id)
         recall.message_id = message_id
         recall.followup_due_at = due

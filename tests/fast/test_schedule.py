@@ -111,3 +111,16 @@ def test_anchor_is_the_next_occurrence() -> None:
     now = local(BERLIN, 2026, 3, 4, 12)  # a Wednesday
     assert anchor_for(1, dt.time(17), BERLIN, now) == dt.date(2026, 3, 10)
     assert anchor_for(2, dt.time(17), BERLIN, now) == dt.date(2026, 3, 4)  # later today
+
+
+def test_nothing_is_asked_during_a_session() -> None:
+    moved = local(BERLIN, 2026, 10, 29, 9)  # a session moved to Thu 9:00 (CET after 25 Oct)
+    schedule = Schedule(BERLIN, weekday=1, at=dt.time(17), sessions=(moved,))
+    during = local(BERLIN, 2026, 10, 29, 9, 30)
+    assert schedule.after_session(during) == local(BERLIN, 2026, 10, 29, 10)
+    assert schedule.after_session(local(BERLIN, 2026, 10, 27, 17, 59)) == local(
+        BERLIN, 2026, 10, 27, 18
+    )
+    free = local(BERLIN, 2026, 10, 28, 12)
+    assert schedule.after_session(free) == free
+    assert Schedule(BERLIN).after_session(free) == free
