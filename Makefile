@@ -67,11 +67,14 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
 
 # Benchmarks print figures (each next to a peer measured in the same run), never assert;
-# loop_stall.py: how long the event loop pauses while memos are transcribed. openai-whisper
-# is compared where `make bench-extra` installed it.
+# loop_stall.py: how long the event loop pauses while memos are transcribed; latency.py: the
+# real bot through the test server (memo -> transcript, /recall meanwhile, idle CPU and RSS)
+# next to a minimal PTB bot with the same engine, ~1.5 min. openai-whisper is compared where
+# `make bench-extra` installed it.
 bench: $(VENV)/.installed-dev
 	$(PY) bench/transcribe.py
 	$(PY) bench/loop_stall.py
+	$(PY) bench/latency.py
 
 bench-extra: $(VENV)/.installed-dev
 	$(PIP) install torch==2.13.0
