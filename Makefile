@@ -90,11 +90,14 @@ lint: $(VENV)/.installed-dev
 
 # Benchmarks print figures (each next to a peer measured in the same run), never assert.
 # engines.py: every engine setting, openai-whisper through .venv-openai's interpreter;
-# loop_stall.py: worker layouts against the cores and the event loop's pauses meanwhile.
+# loop_stall.py: worker layouts against the cores and the event loop's pauses meanwhile;
+# latency.py: the real bot through the test server (memo -> transcript, /recall meanwhile,
+# idle CPU and RSS) next to a minimal PTB bot with the same engine, ~1.5 min.
 # The figures and the machine they came from are in bench/RESULTS.md.
 bench: $(VENV)/.installed-dev $(OPENAI_VENV)/.installed-openai
 	$(PY) bench/engines.py --openai-python $(OPENAI_PY)
 	$(PY) bench/loop_stall.py
+	$(PY) bench/latency.py
 
 clean:
 	rm -rf $(VENV) $(OPENAI_VENV)

@@ -54,7 +54,7 @@ def run_bot(settings: Settings) -> None:
 
     settings.token  # noqa: B018 - fails early with the one-line hint when missing
     asyncio.run(check_key(settings))  # a wrong ENCRYPTION_KEY stops here, before any write
-    application = build_application(settings)
+    application = build_application(settings, freeze_heap=True)
     if settings.webhook_url:
         assert settings.webhook_secret is not None
         logger.info("starting webhook server on port %s", settings.port)

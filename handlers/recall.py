@@ -73,10 +73,10 @@ async def _card(
 
 async def recall_command(update: Update, context: BotContext) -> None:
     """Shows the latest paragraph, or the best match for the words after /recall."""
-    user = await ensure_user(update, context)
     query = " ".join(context.args or []).strip()[:MAX_QUERY]
-    tz = zone_of(user)
-    async with context.db() as session, session.begin():
+    async with context.db() as session, session.begin():  # the person and the recall: one commit
+        user = await ensure_user(update, context, session)
+        tz = zone_of(user)
         recalls = RecallRepository(session)
         paragraphs = ReflectionRepository(session)
         matches = 0

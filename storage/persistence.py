@@ -14,6 +14,11 @@ resumed after a restart (its row is dropped on load), so a half-finished chat fr
 does not swallow today's messages. The ones resumed are listed in `resumed` with the time
 they last changed, so the rest of their timeout can be scheduled again
 (bot/conversation_timeouts.py): PTB itself does not persist its timeout jobs.
+
+PTB hands over every person's user_data after each of their updates, changed or not; a
+value equal to the one this process knows is stored (read at startup, or written since) is
+not written again, so most updates cost no write (bench/latency.py: it was one transaction
+of the four a plain /recall made, with SQLite's one writer shared by every person).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 USER_DATA = ":user_data"  # the `name` of user_data rows (conversation names never start with ":")
 DEFAULT_MAX_AGE = timedelta(hours=12)
+_UNKNOWN = "\x00"  # a stored value after a failed write: never equal to JSON (it escapes NUL)
 
 
 class Database(Protocol):
@@ -114,6 +120,10 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
         # conversation name -> key -> when it last changed (naive UTC), for those resumed
         self.resumed: dict[str, dict[ConversationKey, datetime]] = {}
         self._lock = asyncio.Lock()  # SQLite has one writer: write one row at a time
+        # user_data as stored (its JSON; None or absent: no row) by user id, once
+        # get_user_data read every row; None before that. Only this process writes those
+        # rows while it runs (/delete drops them through drop_user_data).
+        self._stored_user_data: dict[str, str | None] | None = None
 
     async def _sessionmaker(self) -> async_sessionmaker[AsyncSession] | None:
         if self.services.sessionmaker is None:
@@ -121,32 +131,44 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
         return self.services.sessionmaker
 
     async def _write(self, name: str, key: str, user_id: int | None, value: object) -> None:
-        """Upserts one row, or deletes it when `value` is None; failures are logged."""
+        """Upserts one row, or deletes it when `value` is None; failures are logged.
+
+        A user_data value equal to the stored one is not written again (see the module).
+        """
+        state = None if value is None else json.dumps(value, default=str)
         async with self._lock:
+            known = self._stored_user_data if name == USER_DATA else None
+            if known is not None and known.get(key) == state:
+                return
             maker = self.services.sessionmaker
             if maker is None:  # already shut down: nothing to write into
                 logger.warning("persistence write for %s after the database closed", name)
                 return
             try:
                 async with maker() as session, session.begin():
-                    if value is None:
+                    if state is None:
                         await session.execute(
                             delete(ConversationState).where(
                                 ConversationState.name == name, ConversationState.key == key
                             )
                         )
-                        return
-                    await session.merge(
-                        ConversationState(
-                            name=name,
-                            key=key,
-                            user_id=user_id,
-                            state=json.dumps(value, default=str),
-                            updated_at=utcnow(),
+                    else:
+                        await session.merge(
+                            ConversationState(
+                                name=name,
+                                key=key,
+                                user_id=user_id,
+                                state=state,
+                                updated_at=utcnow(),
+                            )
                         )
-                    )
             except SQLAlchemyError as exc:
                 logger.error("persistence write for %s failed: %s", name, type(exc).__name__)
+                if known is not None:
+                    known[key] = _UNKNOWN  # the next value is written, whatever it is
+                return
+            if known is not None:
+                known[key] = state
 
     async def _rows(self, name: str) -> list[ConversationState]:
         maker = await self._sessionmaker()
@@ -192,7 +214,9 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
 
     async def get_user_data(self) -> dict[int, PersonData]:
         data: dict[int, PersonData] = {}
-        for row in await self._rows(USER_DATA):
+        rows = await self._rows(USER_DATA)
+        self._stored_user_data = {row.key: row.state for row in rows}
+        for row in rows:
             try:
                 value = json.loads(row.state or "{}")
                 # JSON as stored; each flow checks a value's type before it uses it

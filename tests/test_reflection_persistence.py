@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cryptography.fernet import Fernet
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from bot.app import open_database
 from bot.context import Services
@@ -92,3 +93,47 @@ async def test_settings_question_survives_a_restart(server: TelegramTestServer, 
         async with app.bot_data.sessionmaker() as s:
             row = await s.get(User, 501)
         assert row is not None and f"{row.evening_time:%H:%M}" == "21:15"
+
+
+async def test_user_data_as_stored_is_not_written_again(make_settings) -> None:
+    """PTB hands over user_data after every update; only a change costs a write."""
+    services = Services(settings=make_settings())
+    persistence = DatabasePersistence(services, open_database)
+    writes: list[str] = []
+    failing: list[str] = []
+
+    def record(_conn, _cursor, statement: str, *_args: object) -> None:
+        if "conversation_states" in statement and not statement.startswith("SELECT"):
+            writes.append(statement.split()[0])
+            if failing:
+                failing.pop()
+                raise OperationalError(statement, {}, Exception("database is locked"))
+
+    try:
+        await persistence.get_conversations("reflection")  # opens the database
+        await persistence.update_user_data(7, {"setting": "tz"})  # before startup's read
+        assert await persistence.get_user_data() == {7: {"setting": "tz"}}
+        assert services.engine is not None
+        event.listen(services.engine.sync_engine, "before_cursor_execute", record)
+
+        await persistence.update_user_data(7, {"setting": "tz"})  # as stored
+        await persistence.update_user_data(8, {})  # no row, and none needed
+        await persistence.drop_user_data(9)
+        assert writes == []
+
+        await persistence.update_user_data(7, {"setting": "evening"})
+        await persistence.update_user_data(8, {"trg_cue": "money"})
+        await persistence.update_user_data(8, {"trg_cue": "money"})
+        assert writes == ["UPDATE", "INSERT"]
+
+        failing.append("once")
+        await persistence.update_user_data(8, {})  # the delete fails: the row stays
+        await persistence.update_user_data(8, {})  # so the next one is written after all
+        assert writes == ["UPDATE", "INSERT", "DELETE", "DELETE"]
+        await persistence.drop_user_data(7)
+        await persistence.update_user_data(7, {})
+        assert writes == ["UPDATE", "INSERT", "DELETE", "DELETE", "DELETE"]
+        assert await persistence.get_user_data() == {}
+    finally:
+        assert services.engine is not None
+        await services.engine.dispose()
