@@ -24,6 +24,7 @@ from bot import capturing, conversation_timeouts, jobs, texts
 from bot.config import Settings
 from bot.context import BetweenApp, BotContext, Services
 from bot.keys import ensure_canary, verify_key
+from bot.ordering import PerPersonOrder
 from bot.retry import RetryingRateLimiter
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.encrypted import TextCipher
@@ -178,6 +179,7 @@ def build_application(
         .base_file_url(f"{root}/file/bot")
         .context_types(context_types)
         .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .concurrent_updates(PerPersonOrder())  # people in parallel, each in order
         .post_init(post_init_and_freeze if freeze_heap else post_init)
         .post_shutdown(post_shutdown)
         .persistence(persistence)
