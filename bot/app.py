@@ -128,6 +128,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         privacy,
         recall,
         reflection,
+        snooze,
         start,
         triggers,
     )
@@ -167,6 +168,7 @@ def build_application(settings: Settings, services: Services | None = None) -> B
         moments,  # before triggers, whose catch-all answers stale tg: buttons
         triggers,
         recall,
+        snooze,  # the Later buttons under pings and the evening prompt
         fix,  # the ✎ Fix conversation, before capture takes any other text
         capture,
         edits,

@@ -331,6 +331,22 @@ FOLLOWUP_ANSWERED = (
 )
 FOLLOWUP_KEPT = "Kept with your paragraph. It goes into the digest before your next session."
 FOLLOWUP_NO_WORDS = "I couldn't make out words in that. Could you type a few?"
+# "Later" under a ping or the evening prompt (bot/jobs/snooze.py, handlers/snooze.py)
+SNOOZE_BUTTON_20 = "💤 20 min"
+SNOOZE_BUTTON_60 = "💤 1 h"
+SNOOZE_BUTTON_TONIGHT = "💤 Tonight {time}"
+SNOOZED = "💤 Okay, later. I'll send this again {when}."
+SNOOZED_NOTE = "Back {when}."
+SNOOZE_AT_TODAY = "at {time}"
+SNOOZE_AT_DAY = "on {day} at {time}"
+SNOOZE_NO_TONIGHT = (
+    "Your evening time has passed for today (or the evening prompt is off): pick 20 min or 1 h."
+)
+SNOOZE_STALE = "That one is too old to snooze. /recall brings your paragraph back any time."
+SNOOZE_WRITTEN = "You've already saved this session's paragraph, so there's nothing to snooze."
+TRG_LIST_SNOOZED = "Coming back later:\n{lines}"
+TRG_SNOOZED_PING = "💤 {what}: back {when}"
+TRG_SNOOZED_EVENING = "💤 The evening questions: back {when}"
 DIGEST_HEAD = "Tomorrow is your session. Your week between, to bring into the room:"
 DIGEST_HEAD_TODAY = "Your session is today. Your week between, to bring into the room:"
 DIGEST_LANDED = "<b>What landed</b>\n“{text}”"
