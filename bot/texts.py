@@ -46,7 +46,8 @@ HELP = (
     "Your answers become one paragraph in your own words.\n"
     "3. Pick the moment it should come back: a time (thu 08:00 morning walk) "
     "or a situation (when my partner brings up money).\n"
-    "4. When the moment comes, /recall (or /recall money) shows it in one message.\n"
+    "4. When the moment comes, /recall (or one tap on 🔁 Recall, or /recall money) shows "
+    "it in one message. A ping you can't take now: 💤 Later.\n"
     "5. Afterwards, tell me how it went. The day before your next session you get a "
     "short digest to bring into the room.\n\n"
     "Commands:\n"
@@ -347,6 +348,13 @@ SNOOZE_WRITTEN = "You've already saved this session's paragraph, so there's noth
 TRG_LIST_SNOOZED = "Coming back later:\n{lines}"
 TRG_SNOOZED_PING = "💤 {what}: back {when}"
 TRG_SNOOZED_EVENING = "💤 The evening questions: back {when}"
+# the one-tap recall button under the message field (handlers/recall.py, /settings)
+RECALL_KEY = "🔁 Recall"
+RECALL_KEY_ON = (
+    "The 🔁 Recall button is under the message field now: one tap brings your paragraph "
+    "back, exactly like /recall. /settings turns it off."
+)
+RECALL_KEY_OFF = "The 🔁 Recall button is gone. /recall still brings your paragraph back."
 DIGEST_HEAD = "Tomorrow is your session. Your week between, to bring into the room:"
 DIGEST_HEAD_TODAY = "Your session is today. Your week between, to bring into the room:"
 DIGEST_LANDED = "<b>What landed</b>\n“{text}”"

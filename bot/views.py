@@ -11,7 +11,12 @@ import datetime as dt
 import html
 from dataclasses import replace
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 
 from bot import texts
 from bot.clock import aware
@@ -224,6 +229,16 @@ def back_at(moment: dt.datetime, tz: dt.tzinfo, now: dt.datetime) -> str:
         return texts.SNOOZE_AT_TODAY.format(time=f"{local:%H:%M}")
     day = day_label(moment.astimezone(UTC).replace(tzinfo=None), tz)
     return texts.SNOOZE_AT_DAY.format(day=day, time=f"{local:%H:%M}")
+
+
+def recall_key_keyboard() -> ReplyKeyboardMarkup:
+    """The one-tap 🔁 Recall button under the message field, kept there (is_persistent)."""
+    return ReplyKeyboardMarkup([[texts.RECALL_KEY]], resize_keyboard=True, is_persistent=True)
+
+
+def recall_key_markup(on: bool) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
+    """The keyboard when the person has the Recall button on, else its removal."""
+    return recall_key_keyboard() if on else ReplyKeyboardRemove()
 
 
 def _cue_cut(text: str) -> str:
