@@ -13,6 +13,7 @@ from bot.clock import localize
 from bot.jobs import snooze, trigger
 from storage.models import Recall, Reflection, Snooze, TherapySession, Trigger, User
 from storage.sessions import utcnow
+from storage.triggers import TriggerRepository
 from tests.support.fast import FastBot
 from tests.support.person import Person
 from tests.support.rows import Db, add_reflection, add_user, db_of, recalls_of, triggers_of
@@ -191,3 +192,14 @@ async def test_delete_takes_the_snoozes_and_their_jobs(bot: FastBot) -> None:
     jobs = bot.app.job_queue.get_jobs_by_name(snooze.job_name(row.id))
     assert all(j.removed for j in jobs)
     assert await snooze.send(bot.app, 101, row.id) is False
+
+
+async def test_deleting_the_moment_cancels_its_snoozed_ping(bot: FastBot) -> None:
+    alice, ping, recall = await _pinged(bot)
+    await bot(alice.press("💤 20 min", ping))
+    (row,) = await _snoozes(db_of(bot.app))
+    async with db_of(bot.app)() as s, s.begin():
+        assert await TriggerRepository(s).delete(101, recall.trigger_id or -1)
+    assert await _snoozes(db_of(bot.app)) == []  # the row goes with its trigger
+    assert await snooze.send(bot.app, 101, row.id) is False
+    assert alice.take_all() == []
