@@ -158,6 +158,7 @@ def build_application(
         recall,
         reflection,
         schedule,
+        snooze,
         start,
         triggers,
     )
@@ -199,6 +200,7 @@ def build_application(
         moments,  # before triggers, whose catch-all answers stale tg: buttons
         triggers,
         recall,
+        snooze,  # the Later buttons under pings and the evening prompt
         fix,  # the ✎ Fix conversation, before capture takes any other text
         capture,
         edits,

@@ -30,6 +30,7 @@ __all__ = [
     "DIGEST_GRACE",
     "EVENING_CATCH_UP",
     "FOLLOWUP_GRACE",
+    "SNOOZE_GRACE",
     "TRIGGER_GRACE",
     "UTC",
     "Weekly",
@@ -51,6 +52,7 @@ EVENING_CATCH_UP = dt.timedelta(hours=3)  # the evening prompt, once, at startup
 TRIGGER_GRACE = dt.timedelta(hours=6)  # a time trigger's ping; older ones are counted missed
 DIGEST_GRACE = dt.timedelta(hours=6)  # the digest the day before therapy
 FOLLOWUP_GRACE = dt.timedelta(hours=12)  # "How did it go?" after a recall
+SNOOZE_GRACE = dt.timedelta(hours=3)  # a snoozed ping or evening prompt; later ones are dropped
 
 
 # ------------------------------------------------------------------ storage instants

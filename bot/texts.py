@@ -46,7 +46,8 @@ HELP = (
     "Your answers become one paragraph in your own words.\n"
     "3. Pick the moment it should come back: a time (thu 08:00 morning walk) "
     "or a situation (when my partner brings up money).\n"
-    "4. When the moment comes, /recall (or /recall money) shows it in one message.\n"
+    "4. When the moment comes, /recall (or one tap on 🔁 Recall, or /recall money) shows "
+    "it in one message. A ping you can't take now: 💤 Later.\n"
     "5. Afterwards, tell me how it went. The day before your next session you get a "
     "short digest to bring into the room.\n\n"
     "Commands:\n"
@@ -332,6 +333,29 @@ FOLLOWUP_ANSWERED = (
 )
 FOLLOWUP_KEPT = "Kept with your paragraph. It goes into the digest before your next session."
 FOLLOWUP_NO_WORDS = "I couldn't make out words in that. Could you type a few?"
+# "Later" under a ping or the evening prompt (bot/jobs/snooze.py, handlers/snooze.py)
+SNOOZE_BUTTON_20 = "💤 20 min"
+SNOOZE_BUTTON_60 = "💤 1 h"
+SNOOZE_BUTTON_TONIGHT = "💤 Tonight {time}"
+SNOOZED = "💤 Okay, later. I'll send this again {when}."
+SNOOZED_NOTE = "Back {when}."
+SNOOZE_AT_TODAY = "at {time}"
+SNOOZE_AT_DAY = "on {day} at {time}"
+SNOOZE_NO_TONIGHT = (
+    "Your evening time has passed for today (or the evening prompt is off): pick 20 min or 1 h."
+)
+SNOOZE_STALE = "That one is too old to snooze. /recall brings your paragraph back any time."
+SNOOZE_WRITTEN = "You've already saved this session's paragraph, so there's nothing to snooze."
+TRG_LIST_SNOOZED = "Coming back later:\n{lines}"
+TRG_SNOOZED_PING = "💤 {what}: back {when}"
+TRG_SNOOZED_EVENING = "💤 The evening questions: back {when}"
+# the one-tap recall button under the message field (handlers/recall.py, /settings)
+RECALL_KEY = "🔁 Recall"
+RECALL_KEY_ON = (
+    "The 🔁 Recall button is under the message field now: one tap brings your paragraph "
+    "back, exactly like /recall. /settings turns it off."
+)
+RECALL_KEY_OFF = "The 🔁 Recall button is gone. /recall still brings your paragraph back."
 DIGEST_HEAD = "Tomorrow is your session. Your week between, to bring into the room:"
 DIGEST_HEAD_TODAY = "Your session is today. Your week between, to bring into the room:"
 DIGEST_LANDED = "<b>What landed</b>\n“{text}”"

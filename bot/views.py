@@ -11,7 +11,12 @@ import datetime as dt
 import html
 from dataclasses import replace
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 
 from bot import texts
 from bot.clock import aware
@@ -27,6 +32,11 @@ MAX_CUE = 200
 CUE_CHARS = 400  # an evening cue line longer than this is cut (the whole text stays stored)
 MAX_OUTCOMES = 5  # what the person said about the latest recalls, in the digest
 EVENING_START = "refl:start"  # callback data of the evening prompt's button (opens /reflect)
+# "Later" buttons: sz:p:{recall id}:{choice} under a ping, sz:e:{prompt day}:{choice} under
+# the evening prompt (the local date it was sent for, YYYYMMDD); choice: 20, 60 or t (tonight)
+SNOOZE_PREFIX = "sz:"
+SNOOZE_TONIGHT = "t"
+SNOOZE_MINUTES = {"20": 20, "60": 60}
 
 
 def cut(text: str | None, limit: int) -> str:
@@ -151,10 +161,34 @@ def recall_keyboard(
     return InlineKeyboardMarkup(rows)
 
 
-def ping_keyboard(recall_id: int) -> InlineKeyboardMarkup:
-    """The ping's one button; after it is pressed the helped buttons replace it."""
+def later_row(target: str, tonight: dt.time | None) -> list[InlineKeyboardButton]:
+    """ "💤 20 min" / "💤 1 h" / "💤 Tonight 20:30" (the last only while tonight is ahead).
+
+    Args:
+        target: what is snoozed, `p:{recall id}` or `e:{YYYYMMDD}`.
+        tonight: the person's evening time when it is still ahead today, else None.
+    """
+    row = [
+        InlineKeyboardButton(texts.SNOOZE_BUTTON_20, callback_data=f"{SNOOZE_PREFIX}{target}:20"),
+        InlineKeyboardButton(texts.SNOOZE_BUTTON_60, callback_data=f"{SNOOZE_PREFIX}{target}:60"),
+    ]
+    if tonight is not None:
+        row.append(
+            InlineKeyboardButton(
+                texts.SNOOZE_BUTTON_TONIGHT.format(time=f"{tonight:%H:%M}"),
+                callback_data=f"{SNOOZE_PREFIX}{target}:{SNOOZE_TONIGHT}",
+            )
+        )
+    return row
+
+
+def ping_keyboard(recall_id: int, tonight: dt.time | None = None) -> InlineKeyboardMarkup:
+    """The ping's "I read it" (the helped buttons replace it) and its Later buttons."""
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts.RECALL_BUTTON_READ, callback_data=f"rc:read:{recall_id}")]]
+        [
+            [InlineKeyboardButton(texts.RECALL_BUTTON_READ, callback_data=f"rc:read:{recall_id}")],
+            later_row(f"p:{recall_id}", tonight),
+        ]
     )
 
 
@@ -177,11 +211,34 @@ def followup_keyboard(recall_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def evening_keyboard() -> InlineKeyboardMarkup:
-    """The evening prompt's one button: it starts the three questions."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts.BUTTON_START, callback_data=EVENING_START)]]
-    )
+def evening_keyboard(
+    day: dt.date | None = None, tonight: dt.time | None = None
+) -> InlineKeyboardMarkup:
+    """The evening prompt's Start button (the three questions), and Later for the prompt
+    of the local date `day` (no Later buttons without one)."""
+    rows = [[InlineKeyboardButton(texts.BUTTON_START, callback_data=EVENING_START)]]
+    if day is not None:
+        rows.append(later_row(f"e:{day:%Y%m%d}", tonight))
+    return InlineKeyboardMarkup(rows)
+
+
+def back_at(moment: dt.datetime, tz: dt.tzinfo, now: dt.datetime) -> str:
+    """ "at 15:40" today (the person's zone), else "on Thu 26 Nov at 08:00"."""
+    local = moment.astimezone(tz)
+    if local.date() == now.astimezone(tz).date():
+        return texts.SNOOZE_AT_TODAY.format(time=f"{local:%H:%M}")
+    day = day_label(moment.astimezone(UTC).replace(tzinfo=None), tz)
+    return texts.SNOOZE_AT_DAY.format(day=day, time=f"{local:%H:%M}")
+
+
+def recall_key_keyboard() -> ReplyKeyboardMarkup:
+    """The one-tap 🔁 Recall button under the message field, kept there (is_persistent)."""
+    return ReplyKeyboardMarkup([[texts.RECALL_KEY]], resize_keyboard=True, is_persistent=True)
+
+
+def recall_key_markup(on: bool) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
+    """The keyboard when the person has the Recall button on, else its removal."""
+    return recall_key_keyboard() if on else ReplyKeyboardRemove()
 
 
 def _cue_cut(text: str) -> str:

@@ -1,5 +1,8 @@
 """/triggers: the person's moments, each with pause / resume, change and delete buttons.
 
+Below them, "Coming back later": the pings and evening prompt snoozed with Later and when
+each comes back (bot/jobs/snooze.py).
+
 "Change" (`tg:edit:{id}`) is an entry point of the /trigger conversation (handlers/triggers.py);
 pause, delete, undo and "every week" (`tg:pause|del|undo|weekly:{id}`) are answered here.
 Registered before handlers/triggers.py, whose catch-all answers stale `tg:` buttons.
@@ -7,9 +10,11 @@ Registered before handlers/triggers.py, whose catch-all answers stale `tg:` butt
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler
@@ -20,9 +25,10 @@ from bot.context import BetweenApp, BotContext
 from bot.jobs import trigger
 from bot.moments import TimeTrigger, describe
 from bot.telegram_io import edit_shown
-from bot.views import spec_of, trigger_line, when_local
+from bot.views import describe_trigger, spec_of, trigger_line, when_local
 from handlers.common import answer_query, command, ensure_user, reply
-from storage.models import TriggerKind, TriggerStatus
+from storage.models import SnoozeKind, TriggerKind, TriggerStatus, User
+from storage.snoozes import SnoozeRepository
 from storage.triggers import TriggerRepository
 from storage.users import UserRepository
 
@@ -36,8 +42,9 @@ async def _listing(context: BotContext, user_id: int) -> tuple[str, InlineKeyboa
     async with context.db() as session:
         user = await UserRepository(session).get(user_id)
         rows = (await TriggerRepository(session).listed(user_id))[:MAX_LISTED]
-    if not rows or user is None:
-        return texts.TRG_LIST_EMPTY, None
+        later = await _snoozed(session, user) if user is not None else ""
+    if user is None or not rows:
+        return texts.TRG_LIST_EMPTY + later, None
     tz = zone_of(user)
     now = datetime.now(UTC)
     lines, buttons = [], []
@@ -69,7 +76,24 @@ async def _listing(context: BotContext, user_id: int) -> tuple[str, InlineKeyboa
             )
         )
         buttons.append(row_buttons)
-    return texts.TRG_LIST.format(lines="\n".join(lines)), InlineKeyboardMarkup(buttons)
+    return texts.TRG_LIST.format(lines="\n".join(lines)) + later, InlineKeyboardMarkup(buttons)
+
+
+async def _snoozed(session: AsyncSession, user: User) -> str:
+    """The "Coming back later" part of the listing (HTML): pending snoozes, or ""."""
+    tz = zone_of(user)
+    now = datetime.now(UTC)
+    triggers = TriggerRepository(session)
+    lines = []
+    for row in await SnoozeRepository(session).pending(user.id):
+        when = when_local(row.due_at, tz)
+        found = await triggers.get(user.id, row.trigger_id) if row.trigger_id else None
+        if row.kind == SnoozeKind.EVENING:
+            lines.append(texts.TRG_SNOOZED_EVENING.format(when=when))
+        elif found is not None:
+            what = html.escape(describe_trigger(found, tz, now))
+            lines.append(texts.TRG_SNOOZED_PING.format(what=what, when=when))
+    return "\n\n" + texts.TRG_LIST_SNOOZED.format(lines="\n".join(lines)) if lines else ""
 
 
 async def list_command(update: Update, context: BotContext) -> None:

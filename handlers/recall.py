@@ -1,8 +1,9 @@
 """/recall: the paragraph back in one message; browse sessions; say how it went.
 
-`/recall` shows the latest saved paragraph, `/recall WORDS` the best match among the
-person's own paragraphs, answers, captures and situation cues (storage/search.py). Each
-shown card is a Recall row whose "How did it go?" follow-up comes `followup_hours` later.
+`/recall` (or one tap on the 🔁 Recall button under the message field, `recall_key`) shows
+the latest saved paragraph, `/recall WORDS` the best match among the person's own
+paragraphs, answers, captures and situation cues (storage/search.py). Each shown card is
+a Recall row whose "How did it go?" follow-up comes `followup_hours` later.
 An answer is a tap on the follow-up's buttons, or a reply (text or voice) to the follow-up,
 the card or the ping; replies to other messages are left to the other flows (captures).
 A spoken answer is heard by bot/voice.py in a background task, so nobody waits for it.
@@ -50,7 +51,8 @@ logger = logging.getLogger(__name__)
 
 MAX_QUERY = 200
 MAX_OUTCOME = 2000
-REPLY_GROUP = -1  # before the flows in group 0, so a follow-up answer is not taken as a capture
+# before the flows in group 0, so a follow-up answer or a 🔁 Recall tap is not a capture
+REPLY_GROUP = -1
 
 
 async def _card(
@@ -121,6 +123,17 @@ async def recall_command(update: Update, context: BotContext) -> None:
         await followup.after_recall_sent(
             context.application, user.id, recall.id, message.message_id, user.followup_hours
         )
+
+
+async def recall_key(update: Update, context: BotContext) -> None:
+    """The 🔁 Recall button under the message field: exactly /recall, in one tap.
+
+    Runs in group -1, before every conversation and capture, so the tap is never kept as a
+    capture or taken as a state's answer; like /recall it leaves an open conversation where
+    it was.
+    """
+    await recall_command(update, context)
+    raise ApplicationHandlerStop
 
 
 def _ints(data: str, prefix: str) -> list[int] | None:
@@ -299,6 +312,9 @@ def register(application: BetweenApp) -> None:
     application.add_handler(command("recall", recall_command))
     application.add_handler(CallbackQueryHandler(recall_button, pattern=r"^rc:"))
     application.add_handler(CallbackQueryHandler(followup_button, pattern=r"^fu:"))
+    application.add_handler(
+        MessageHandler(NEW & filters.Text([texts.RECALL_KEY]), recall_key), group=REPLY_GROUP
+    )
     application.add_handler(
         MessageHandler(
             NEW & filters.REPLY & (filters.TEXT | filters.VOICE) & ~filters.COMMAND, outcome_reply

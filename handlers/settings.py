@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler
 
 from bot import texts
@@ -17,6 +23,7 @@ from bot.context import BetweenApp, BotContext
 from bot.jobs import reschedule_user
 from bot.schedule import Schedule, apply
 from bot.timespec import parse_clock, read_schedule
+from bot.views import recall_key_markup
 from bot.zones import parse_timezone, zone_name
 from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence
 from handlers.common import NEW_TEXT, answer_query, command, ensure_user, reply
@@ -25,6 +32,7 @@ from storage.users import UserRepository
 
 MENU, ASKING = range(2)
 TIMEOUT = timedelta(minutes=30)
+ReplyMarkup = ReplyKeyboardMarkup | ReplyKeyboardRemove
 SETTING_KEY: Final = "setting"  # user_data: the setting whose new value was asked for
 PREFIX = "set:"
 OFF_WORDS = {"off", "none", "no", "never", "0", "aus"}
@@ -40,6 +48,8 @@ class Item:
     prompt: str = ""
     apply: Callable[[User, str], None] | None = None
     toggle: Callable[[User], None] | None = None
+    # after a toggle: a message of its own (e.g. a keyboard shown or removed), or None
+    notice: Callable[[User], tuple[str, ReplyMarkup]] | None = None
 
 
 def _on_off(value: bool) -> str:
@@ -108,6 +118,12 @@ def _show_therapy(user: User) -> str:
     return f"{rule}; next: {dates or texts.NONE_PLANNED}"
 
 
+def _recall_key_notice(user: User) -> tuple[str, ReplyMarkup]:
+    """The one-tap 🔁 Recall button shown again, or taken away (ReplyKeyboardRemove)."""
+    on = user.recall_keyboard
+    return (texts.RECALL_KEY_ON if on else texts.RECALL_KEY_OFF), recall_key_markup(on)
+
+
 ITEMS: tuple[Item, ...] = (
     Item(
         "tz",
@@ -164,6 +180,13 @@ ITEMS: tuple[Item, ...] = (
         lambda u: _on_off(u.keep_audio),
         toggle=lambda u: setattr(u, "keep_audio", not u.keep_audio),
     ),
+    Item(
+        "recallkey",
+        "Recall button",
+        lambda u: _on_off(u.recall_keyboard),
+        toggle=lambda u: setattr(u, "recall_keyboard", not u.recall_keyboard),
+        notice=_recall_key_notice,
+    ),
 )
 BY_KEY = {item.key: item for item in ITEMS}
 RESCHEDULE_KEYS = {"tz", "therapy", "evening"}
@@ -207,6 +230,9 @@ async def choose(update: Update, context: BotContext) -> int:
             row = await UserRepository(session).get(user.id)
             if row is not None:
                 item.toggle(row)
+        if row is not None and item.notice is not None:
+            text, markup = item.notice(row)
+            await reply(update, text, reply_markup=markup)
         return await show_menu(update, context)
     context.person[SETTING_KEY] = key
     await ask_value(update, context)

@@ -10,6 +10,7 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandl
 from bot import texts
 from bot.context import BetweenApp, BotContext
 from bot.jobs import reschedule_user
+from bot.views import recall_key_keyboard
 from bot.zones import parse_timezone, zone_name
 from handlers.asking import keep_and_ask_again, not_answers, plainly_a_sentence
 from handlers.common import NEW_TEXT, answer_query, command, ensure_user, reply
@@ -152,7 +153,9 @@ async def finish(update: Update, context: BotContext) -> int:
         if row is not None:
             row.onboarded = True
     await reschedule_user(context.application, user.id)
-    await reply(update, texts.ONBOARDED)
+    # the one-tap 🔁 Recall button under the message field, unless turned off in /settings
+    keyboard = recall_key_keyboard() if row is None or row.recall_keyboard else None
+    await reply(update, texts.ONBOARDED, reply_markup=keyboard)
     return ConversationHandler.END
 
 

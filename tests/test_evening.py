@@ -210,7 +210,11 @@ async def test_evening_prompt_fires_once_for_two_people(
         prompt = await alice.next_message(timeout=8)
         assert "evening after your session" in prompt.text
         assert "Nothing was captured today" in prompt.text
-        assert prompt.buttons == [[("Start", "refl:start")]]
+        day = f"{soon:%Y%m%d}"  # Later, for the prompt of this local date (tonight has passed)
+        assert prompt.buttons == [
+            [("Start", "refl:start")],
+            [("💤 20 min", f"sz:e:{day}:20"), ("💤 1 h", f"sz:e:{day}:60")],
+        ]
         assert await alice.no_message_within(1.5)
         assert await bob.no_message_within(0.1)
 

@@ -54,7 +54,7 @@ async def test_a_time_trigger_pings_once_with_the_paragraph(
         assert ping.parse_mode == "HTML"
         assert ping.text.startswith("I can say no\n\nI can say no It protects my evenings.")
         assert "⏰ " in ping.text and "Kolkata time — morning walk" in ping.text
-        assert ping.button_texts == ["I read it"]
+        assert ping.button_texts[:3] == ["I read it", "💤 20 min", "💤 1 h"]  # and Later
         assert await alice.no_message_within(2.0)  # once
         (row,) = await triggers_of(db, 801)
         assert (row.status, row.fire_count, row.next_fire_at) == (TriggerStatus.DONE, 1, None)

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.context import BetweenApp
-from bot.jobs import digest, evening, followup, tidy, trigger
+from bot.jobs import digest, evening, followup, snooze, tidy, trigger
 from bot.jobs.queue import remove_user_jobs
 from storage.models import User
 from storage.users import UserRepository
@@ -33,6 +33,7 @@ JOBS: tuple[Reschedule, ...] = (
     trigger.reschedule,
     followup.reschedule,
     digest.reschedule,
+    snooze.reschedule,
 )
 
 

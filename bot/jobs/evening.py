@@ -25,6 +25,7 @@ from telegram.error import TelegramError
 from bot import texts
 from bot.clock import EVENING_CATCH_UP, localize, zone_of
 from bot.context import BetweenApp, BotContext
+from bot.jobs import snooze
 from bot.jobs.queue import remove_job, replace_job
 from bot.schedule import Schedule
 from bot.views import cue_text, evening_keyboard
@@ -201,7 +202,9 @@ async def fire(context: BotContext) -> None:
         chat_id = user.chat_id
     if text is not None:
         try:
-            await context.bot.send_message(chat_id, text, reply_markup=evening_keyboard())
+            tonight = snooze.tonight_clock(user, datetime.now(UTC))  # Later buttons: sz:e:
+            keyboard = evening_keyboard(prompt_day, tonight)
+            await context.bot.send_message(chat_id, text, reply_markup=keyboard)
             logger.info("evening prompt sent to user %s", job.user_id)
         except TelegramError as exc:
             logger.warning("evening prompt to user %s failed: %s", job.user_id, type(exc).__name__)

@@ -25,7 +25,7 @@ from telegram.error import TelegramError
 from bot import texts
 from bot.clock import TRIGGER_GRACE, aware, naive, utcnow, zone_of
 from bot.context import BetweenApp, BotContext
-from bot.jobs import followup
+from bot.jobs import followup, snooze
 from bot.jobs.queue import remove_job, replace_job
 from bot.moments import TimeTrigger, next_fire
 from bot.views import describe_trigger, ping_keyboard, ping_text, spec_of
@@ -162,6 +162,7 @@ async def send(application: BetweenApp, user_id: int, trigger_id: int) -> int | 
             )
             text = ping_text(reflection, row, tz, aware(now))
             chat_id, recall_id, hours = user.chat_id, recall.id, user.followup_hours
+            later = snooze.tonight_clock(user, aware(now))  # a "Tonight" Later button
     if early is not None:
         schedule(application, early)
         return None
@@ -170,7 +171,7 @@ async def send(application: BetweenApp, user_id: int, trigger_id: int) -> int | 
         schedule(application, row, chat_id)
     try:
         message = await application.bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=ping_keyboard(recall_id)
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=ping_keyboard(recall_id, later)
         )
     except TelegramError as exc:
         # at most once: the firing is recorded, so this ping is not retried
