@@ -340,6 +340,31 @@ DIGEST_NO_RECALLS = "It didn't come back to you this week. That's worth bringing
 DIGEST_OUTCOMES = "<b>How it went, in your words</b>\n{lines}"
 DIGEST_OUTCOME_LINE = "• {day}: “{text}”"
 DIGEST_FOOT = "Bring this into the room."
+DIGEST_PDF_CAPTION = "The same week on one page, to print or open in the room."
+
+# ---- the PDF page (bot/pdf.py): labels only; everything else on it is the person's words
+PDF_DOCUMENT_TITLE = "Between"
+PDF_TITLE_WEEK = "Your week between"
+PDF_TITLE_SPAN = "Between, in your words"
+PDF_SPAN = "{first} – {last}"
+PDF_FOR_SESSION = "For your session on {day}"
+PDF_LANDED = "What landed"
+PDF_PARAGRAPH = "Your paragraph"
+PDF_WRITTEN = "Written {day}"
+PDF_MOMENTS = "Moments for it to come back"
+PDF_MOMENT = "• {text}"
+PDF_RECALLS = "When it came back, and how it went"
+PDF_OTHER_RECALLS = "When something came back"
+PDF_CAPTURED = "Captured"
+PDF_HELPED = "it helped"
+PDF_NOT_HELPED = "it didn't help"
+PDF_MARKED = "marked"
+PDF_QUOTE = "“{text}”"
+PDF_MORE = "… and {count} more"
+PDF_MORE_PARAGRAPHS = "… and {count} more paragraphs (/export pdf has them all)"
+PDF_EMPTY = "Nothing was captured, reflected or recalled in these days."
+PDF_FOOTER = "{span} · page {page} of {pages}"
+
 
 # ---- privacy and data rights (handlers/privacy.py, handlers/flood.py, bot/jobs/tidy.py)
 EXPORT_NOTHING = "I don't have anything stored about you."
