@@ -63,7 +63,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("triggers", "List, pause or delete your moments"),
     ("retry", "Retry memos that failed to transcribe"),
     ("settings", "Time zone, therapy day, evening prompt and more"),
-    ("export", "Download everything stored about you"),
+    ("export", "Download everything stored about you (/export pdf: a page to print)"),
     ("delete", "Delete everything stored about you"),
     ("help", "How Between works"),
     ("cancel", "Stop what we're doing"),
@@ -365,7 +365,6 @@ PDF_MORE_PARAGRAPHS = "… and {count} more paragraphs (/export pdf has them all
 PDF_EMPTY = "Nothing was captured, reflected or recalled in these days."
 PDF_FOOTER = "{span} · page {page} of {pages}"
 
-
 # ---- privacy and data rights (handlers/privacy.py, handlers/flood.py, bot/jobs/tidy.py)
 EXPORT_NOTHING = "I don't have anything stored about you."
 EXPORT_INTRO = (
@@ -377,6 +376,19 @@ EXPORT_CAPTION_READABLE = "Readable: your sessions, words, reflections and momen
 EXPORT_CAPTION_COMPLETE = "Complete: every stored row, as JSON."
 EXPORT_FAILED = (
     "I couldn't send the export just now. Nothing changed; try /export again in a moment."
+)
+EXPORT_PDF_HELP = (
+    "For a PDF of some days, send /export pdf with the first and last day, like "
+    "/export pdf 2026-11-01 2026-11-30 or /export pdf 1 nov 30 nov. Without dates it covers "
+    "the last four weeks; with one date, from that day until today."
+)
+EXPORT_PDF_NOTHING = (
+    "Nothing was captured, reflected or recalled from {first} to {last}, so there is no "
+    "page to make."
+)
+EXPORT_PDF_CAPTION = "Your words from {first} to {last}, to print or open in the room."
+EXPORT_PDF_FAILED = (
+    "I couldn't send the PDF just now. Nothing changed; try /export pdf again in a moment."
 )
 DELETE_CONFIRM = (
     "Delete everything? This can't be undone.\n\n"

@@ -1,5 +1,5 @@
 """bot/pdf.py without a bot: the page's text as pypdf reads it back, fitting, odd characters,
-spans and file names, and that rendering logs nothing of the words."""
+the span people type after /export pdf, and that rendering logs nothing of the words."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from bot.pdf import (
     span_label,
     span_of,
 )
+from bot.timespec import read_days
 
 CYRILLIC = "Я могу сказать нет и уйти в шесть"
 GREEK = "Η ελπίδα είναι δουλειά"
@@ -113,6 +114,23 @@ def test_rendering_logs_nothing_of_the_words(caplog: pytest.LogCaptureFixture) -
     said = [r.getMessage() for r in caplog.records]
     assert not [r for r in caplog.records if r.name.startswith(("fontTools", "fpdf"))], said
     assert not [line for line in said if "zucchini" in line or "Я" in line], said
+
+
+def test_the_span_people_type() -> None:
+    today = dt.date(2026, 12, 2)
+    nov = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    assert read_days("2026-11-01 2026-11-30", today) == nov
+    assert read_days("1 nov - 30 nov", today) == nov
+    assert read_days("from nov 1 to nov 30", today) == nov
+    assert read_days("1st of November until 30 Nov 2026", today) == nov
+    assert read_days("", today) == ()
+    assert read_days("yesterday", today) == (dt.date(2026, 12, 1),)
+    assert read_days("3 dec", today) == (dt.date(2025, 12, 3),)  # a span looks back
+    assert read_days("20 dec - 5 jan", today) == (dt.date(2025, 12, 20), dt.date(2026, 1, 5))
+    for bad in ("next week", "2026-02-30", "1 nov 2 nov 3 nov", "soon", "31 blursday"):
+        with pytest.raises(ValueError) as caught:
+            read_days(bad, today)
+        assert str(caught.value) == texts.EXPORT_PDF_HELP
 
 
 def test_span_defaults_and_names() -> None:
