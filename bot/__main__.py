@@ -32,8 +32,19 @@ CONTENT_LOGGERS = (
     "aiosqlite",
 )
 # Chatty; httpx logs every URL (which holds the bot token) and SQLAlchemy logs statements
-# with their parameters at INFO as soon as the root logger allows it.
-NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "alembic", "faster_whisper", "sqlalchemy")
+# with their parameters at INFO as soon as the root logger allows it. fontTools' subsetter
+# lists the glyphs a PDF uses (the person's letters) at INFO; bot/pdf.py never gives fpdf2 a
+# character the font lacks, so its warning naming them never fires.
+NOISY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "apscheduler",
+    "alembic",
+    "faster_whisper",
+    "sqlalchemy",
+    "fontTools",
+    "fpdf",
+)
 
 
 def configure_logging(level: str) -> None:

@@ -65,7 +65,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("retry", "Retry memos that failed to transcribe"),
     ("session", "Your therapy sessions: next three, skip, move, set"),
     ("settings", "Time zone, therapy day, evening prompt and more"),
-    ("export", "Download everything stored about you"),
+    ("export", "Download everything stored about you (/export pdf: a page to print)"),
     ("delete", "Delete everything stored about you"),
     ("help", "How Between works"),
     ("cancel", "Stop what we're doing"),
@@ -365,6 +365,30 @@ DIGEST_NO_RECALLS = "It didn't come back to you this week. That's worth bringing
 DIGEST_OUTCOMES = "<b>How it went, in your words</b>\n{lines}"
 DIGEST_OUTCOME_LINE = "• {day}: “{text}”"
 DIGEST_FOOT = "Bring this into the room."
+DIGEST_PDF_CAPTION = "The same week on one page, to print or open in the room."
+
+# ---- the PDF page (bot/pdf.py): labels only; everything else on it is the person's words
+PDF_DOCUMENT_TITLE = "Between"
+PDF_TITLE_WEEK = "Your week between"
+PDF_TITLE_SPAN = "Between, in your words"
+PDF_SPAN = "{first} – {last}"
+PDF_FOR_SESSION = "For your session on {day}"
+PDF_LANDED = "What landed"
+PDF_PARAGRAPH = "Your paragraph"
+PDF_WRITTEN = "Written {day}"
+PDF_MOMENTS = "Moments for it to come back"
+PDF_MOMENT = "• {text}"
+PDF_RECALLS = "When it came back, and how it went"
+PDF_OTHER_RECALLS = "When something came back"
+PDF_CAPTURED = "Captured"
+PDF_HELPED = "it helped"
+PDF_NOT_HELPED = "it didn't help"
+PDF_MARKED = "marked"
+PDF_QUOTE = "“{text}”"
+PDF_MORE = "… and {count} more"
+PDF_MORE_PARAGRAPHS = "… and {count} more paragraphs (/export pdf has them all)"
+PDF_EMPTY = "Nothing was captured, reflected or recalled in these days."
+PDF_FOOTER = "{span} · page {page} of {pages}"
 
 # ---- privacy and data rights (handlers/privacy.py, handlers/flood.py, bot/jobs/tidy.py)
 EXPORT_NOTHING = "I don't have anything stored about you."
@@ -377,6 +401,19 @@ EXPORT_CAPTION_READABLE = "Readable: your sessions, words, reflections and momen
 EXPORT_CAPTION_COMPLETE = "Complete: every stored row, as JSON."
 EXPORT_FAILED = (
     "I couldn't send the export just now. Nothing changed; try /export again in a moment."
+)
+EXPORT_PDF_HELP = (
+    "For a PDF of some days, send /export pdf with the first and last day, like "
+    "/export pdf 2026-11-01 2026-11-30 or /export pdf 1 nov 30 nov. Without dates it covers "
+    "the last four weeks; with one date, from that day until today."
+)
+EXPORT_PDF_NOTHING = (
+    "Nothing was captured, reflected or recalled from {first} to {last}, so there is no "
+    "page to make."
+)
+EXPORT_PDF_CAPTION = "Your words from {first} to {last}, to print or open in the room."
+EXPORT_PDF_FAILED = (
+    "I couldn't send the PDF just now. Nothing changed; try /export pdf again in a moment."
 )
 DELETE_CONFIRM = (
     "Delete everything? This can't be undone.\n\n"

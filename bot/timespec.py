@@ -24,6 +24,7 @@ from bot.clock import localize, require_aware
 from bot.moments import ALL_DAYS, WORK_DAYS, Kind, TimeTrigger, TzInfo
 from bot.texts import (
     CLOCK_HELP,
+    EXPORT_PDF_HELP,
     PASSED_HELP,
     SCHEDULE_HELP,
     SCHEDULE_ONE_HELP,
@@ -295,6 +296,62 @@ def _take_date(sc: _Scanner, today: dt.date) -> dt.date | None:
             return _resolve_date(int(m["d"]), month, m["y"], today)
         sc.pos = start
     return None
+
+
+def _span_date(
+    day: int, month: int, year: str | None, today: dt.date, after: dt.date | None
+) -> dt.date:
+    """A calendar date of a span; without a year, the latest such date on or before today,
+    or for the span's last day, the first such date on or after its first day."""
+    try:
+        if year is not None:
+            return dt.date(int(year), month, day)
+        if after is not None:
+            candidate = dt.date(after.year, month, day)
+            return candidate if candidate >= after else dt.date(after.year + 1, month, day)
+        candidate = dt.date(today.year, month, day)
+        return candidate if candidate <= today else dt.date(today.year - 1, month, day)
+    except ValueError as exc:  # 31 Feb, year 0, 29 Feb of a year without one
+        raise ValueError(EXPORT_PDF_HELP) from exc
+
+
+def _take_span_day(sc: _Scanner, today: dt.date, after: dt.date | None) -> dt.date | None:
+    """Consume "2026-11-01", "1 nov", "nov 1", "1st of November 2026", "today", "yesterday"."""
+    start = sc.pos
+    if word := sc.take_word(frozenset({"today", "yesterday"})):
+        return today - dt.timedelta(days=0 if word == "today" else 1)
+    if m := sc.take(_ISO_DATE_RE):
+        return _span_date(int(m["d"]), int(m["mo"]), m["y"], today, after)
+    for pattern in (_DAY_MONTH_RE, _MONTH_DAY_RE):
+        m = sc.take(pattern)
+        if m is not None and (month := _MONTH_WORDS.get(m["mon"].lower())):
+            return _span_date(int(m["d"]), month, m["y"], today, after)
+        sc.pos = start
+    return None
+
+
+def read_days(text: str, today: dt.date) -> tuple[dt.date, ...]:
+    """The days of a span people type after /export pdf: none, one, or first and last.
+
+    "2026-11-01 2026-11-30", "1 nov - 30 nov", "nov 1 to nov 30", "from 1 nov", "yesterday".
+    A first day without a year is the latest such day on or before `today` (a span looks
+    back); a last day without one is the first such day on or after the first.
+
+    Raises:
+        ValueError: with EXPORT_PDF_HELP, for anything else.
+    """
+    sc = _Scanner(_clean(text))
+    days: list[dt.date] = []
+    while not sc.at_end():
+        if days:
+            sc.take(_RANGE_RE) or sc.take_word(frozenset({"until", "till"}))
+        else:
+            sc.take_word(frozenset({"from", "since"}))
+        day = _take_span_day(sc, today, days[0] if days else None) if len(days) < 2 else None
+        if day is None:
+            raise ValueError(EXPORT_PDF_HELP)
+        days.append(day)
+    return tuple(days)
 
 
 def _delta_from(m: re.Match[str]) -> dt.timedelta:

@@ -1,5 +1,8 @@
 """/export and /delete: the person can take everything stored about them, or remove it all.
 
+`/export pdf [first] [last]` is the page for the room over any days (bot/pdf.py), built in
+memory like the other export files.
+
 Both run in handler group -1 (after the access guard and flood control, before every flow),
 so they work even in the middle of a conversation, and stop the update there.
 
@@ -12,6 +15,7 @@ sure the text is gone from the database files on disk too.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -28,13 +32,17 @@ from telegram.ext import (
     filters,
 )
 
-from bot import export, texts
+from bot import export, pdf, texts
+from bot.clock import local_day_bounds, naive, zone_of
 from bot.context import BetweenApp, BotContext
 from bot.erasure import erase_everything
 from bot.telegram_io import edit_message
+from bot.timespec import read_days
 from bot.zones import load_zone
 from handlers.common import answer_query, reply
+from storage.pages import PageRepository
 from storage.personal import PersonalDataRepository
+from storage.users import UserRepository
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +57,17 @@ CONFIRM_FOR = 15 * 60  # seconds a /delete confirmation stays valid
 
 
 async def export_command(update: Update, context: BotContext) -> None:
-    """Sends everything stored about the person as a readable and a complete file."""
+    """Sends everything stored about the person as a readable and a complete file.
+
+    `/export pdf [first] [last]` sends a PDF of those days instead (export_pdf).
+    """
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None:
+        raise ApplicationHandlerStop
+    args = context.args or []
+    if args and args[0].lower() == "pdf":
+        await export_pdf(update, context, " ".join(args[1:]))
         raise ApplicationHandlerStop
     started = time.perf_counter()
     async with context.db() as session:
@@ -87,6 +102,56 @@ async def export_command(update: Update, context: BotContext) -> None:
         time.perf_counter() - started,
     )
     raise ApplicationHandlerStop
+
+
+async def export_pdf(update: Update, context: BotContext, days: str) -> None:
+    """A PDF of the person's words between two days (default: the last four weeks).
+
+    Args:
+        update: the /export pdf message.
+        context: the handler context.
+        days: what follows "pdf" (bot.timespec.read_days reads it).
+    """
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    async with context.db() as session:
+        person = await UserRepository(session).get(user.id)
+    zone = zone_of(person) if person is not None else UTC
+    today = now.astimezone(zone).date()
+    try:
+        first, last = pdf.span_of(read_days(days, today), today)
+    except ValueError as exc:
+        await reply(update, str(exc))
+        return
+    since, until = local_day_bounds(first, zone)[0], local_day_bounds(last, zone)[1]
+    async with context.db() as session:
+        facts = await PageRepository(session).facts(user.id, naive(since), naive(until))
+        page = pdf.page_of(
+            facts, zone, now, title=texts.PDF_TITLE_SPAN, span=pdf.span_label(first, last)
+        )
+    first_label, last_label = pdf.day_name(first), pdf.day_name(last)
+    if page.empty or first > last:
+        await reply(update, texts.EXPORT_PDF_NOTHING.format(first=first_label, last=last_label))
+        return
+    data = await asyncio.to_thread(pdf.render_page, page, one_page=False)
+    caption = texts.EXPORT_PDF_CAPTION.format(first=first_label, last=last_label)
+    try:
+        await chat.send_document(data, filename=pdf.filename(first, last), caption=caption)
+    except TelegramError as exc:
+        logger.warning("pdf export for user %s not sent: %s", user.id, type(exc).__name__)
+        await reply(update, texts.EXPORT_PDF_FAILED)
+        return
+    logger.info(
+        "pdf export for user %s: %d days, %d bytes, %.2f s",
+        user.id,
+        (last - first).days + 1,
+        len(data),
+        time.perf_counter() - started,
+    )
 
 
 # --------------------------------------------------------------------------- /delete

@@ -13,6 +13,7 @@ from storage.recalls import DigestFacts, RecallRepository
 from storage.sessions import utcnow
 from tests.support.rows import add_reflection, add_user, db_of, open_db
 from tests.support.telegram_server import TelegramTestServer
+from tests.test_pdf import pdf_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -108,6 +109,16 @@ async def test_digest_is_scheduled_the_day_before_therapy_and_sent_once(
         assert digest.parse_mode == "HTML"
         assert "Rest is allowed." in digest.text and "Took Sunday off." in digest.text
         assert "You brought it back 1 time: 1 helped, 0 didn't." in digest.text
+        page = await alice.next_message()  # the same week on one page, after the text
+        assert page.document is not None
+        assert page.document.filename == f"between-{day + timedelta(days=1)}.pdf"
+        assert page.caption == "The same week on one page, to print or open in the room."
+        pages, words = pdf_text(page.document.data)
+        assert pages == 1
+        for said in ("Rest is allowed.", "Rest is not a prize", "Took Sunday off."):
+            assert said in words, said
+        assert "Rest is not a prize It matters for how I live. I do one thing differently." in words
+        assert "it helped" in words and "Your week between" in words
         assert not await send_digest(app, 903, day)  # once per week
         assert await alice.no_message_within(0.5)
         async with db() as s:
@@ -160,6 +171,7 @@ async def test_a_digest_missed_while_down_is_sent_once_after_restart(
         assert digest.text.startswith(head), digest.text
         assert "Stay with it." in digest.text and "Bring this into the room." in digest.text
         assert "It didn't come back to you this week." in digest.text
+        assert (await alice.next_message(timeout=10)).document is not None  # and its page
     async with start_bot():
         assert await alice.no_message_within(1.0)
 
@@ -187,3 +199,23 @@ async def test_a_settings_change_on_digest_evening_does_not_send_it(
         assert job.next_t > datetime.now(UTC) + timedelta(days=5)
         await rebuild_all(app)  # what a restart does: the missed digest goes out once
         assert "Stay with it." in (await alice.next_message(timeout=5)).text
+
+
+async def test_a_page_telegram_refuses_is_logged_and_the_digest_still_counts(
+    server: TelegramTestServer, start_bot, log_records
+) -> None:
+    async with start_bot() as app:
+        db = db_of(app)
+        await add_user(db, 907, therapy_weekday=1, therapy_time=time(17))
+        await add_reflection(db, 907, "Quiet is allowed", landed="Quince marmalade words.")
+        alice = server.person(user_id=907)
+        server.fail_next("sendDocument", status=400)  # not retried (bot/retry.py)
+        today = datetime.now(BERLIN).date()
+        assert await send_digest(app, 907, today)
+        assert "Quince marmalade words." in (await alice.next_message()).text
+        assert await alice.no_message_within(0.5)  # no page, and nothing else either
+        warnings = [r.getMessage() for r in log_records.records if r.name == "bot.pdf"]
+        assert warnings == ["digest page for 907 not delivered: BadRequest"], warnings
+        ours = [r.getMessage() for r in log_records.records if r.name.startswith("bot")]
+        assert not [line for line in ours if "Quince" in line], ours
+        assert not await send_digest(app, 907, today)  # sent, so not again

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot import pdf
 from bot.clock import DIGEST_GRACE, localize, naive, zone_of
 from bot.context import BetweenApp, BotContext
 from bot.jobs.queue import remove_job, replace_job
@@ -119,6 +120,7 @@ async def send(application: BetweenApp, user_id: int, day: date) -> bool:
             return False
         recalls = RecallRepository(session)
         text = None
+        page: pdf.Page | None = None
         if await recalls.claim_digest(user_id, day):
             tz = zone_of(user)
             # since the session before the one that follows `day`, whatever the clock says
@@ -126,6 +128,8 @@ async def send(application: BetweenApp, user_id: int, day: date) -> bool:
             week_start = therapy[1] if therapy is not None else naive(now)
             facts = await recalls.digest_facts(user_id, week_start)
             text = digest_text(facts, tz, now, day)
+            if text is not None:
+                page = await pdf.week_page(session, user_id, week_start, now, tz)
         else:
             logger.info("digest of %s for %s was already sent", user_id, day)
         user.last_digest_on = max(user.last_digest_on or day, day)
@@ -139,4 +143,6 @@ async def send(application: BetweenApp, user_id: int, day: date) -> bool:
         logger.warning("digest for %s not delivered: %s", user_id, type(exc).__name__)
         return False
     logger.info("digest for %s sent (%d characters)", user_id, len(text))
+    if page is not None:  # the same week on one page, after the text; a failure is logged
+        await pdf.send_week(application.bot, user_id, chat_id, page, day + timedelta(days=1))
     return True
