@@ -125,7 +125,8 @@ async def send(application: BetweenApp, user_id: int, day: date) -> bool:
             tz = zone_of(user)
             # since the session before the one that follows `day`, whatever the clock says
             therapy = last_therapy(user, localize(day, time(0), tz))
-            week_start = therapy[1] if therapy is not None else naive(now)
+            # no session before (a first irregular one): the last seven days
+            week_start = therapy[1] if therapy is not None else naive(now - timedelta(days=7))
             facts = await recalls.digest_facts(user_id, week_start)
             text = digest_text(facts, tz, now, day)
             if text is not None:
