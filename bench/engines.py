@@ -199,7 +199,7 @@ def main() -> int:
         "model load s": lambda r: f"{float(r['load']):.2f}",
         "peak RSS MB": lambda r: f"{float(r['rss_mb']):.0f}",
     }
-    width = 18
+    width = max(18, *(len(name) + 2 for name in results))
     print(f"{'':<24}" + "".join(f"{name:>{width}}" for name in results))
     for row, cell in rows.items():
         print(f"{row:<24}" + "".join(f"{cell(r):>{width}}" for r in results.values()))

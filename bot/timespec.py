@@ -18,8 +18,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-import dateparser
-
 from bot.clock import localize, require_aware
 from bot.moments import ALL_DAYS, WORK_DAYS, Kind, TimeTrigger, TzInfo
 from bot.texts import (
@@ -485,6 +483,8 @@ def _dateparse(phrase: str, now: dt.datetime, tz: TzInfo) -> dt.datetime | None:
         "RELATIVE_BASE": now.astimezone(tz).replace(tzinfo=None),
     }
     try:
+        import dateparser  # ~12 MB, only for phrases our own reader does not know
+
         found = dateparser.parse(phrase, languages=["en"], settings=settings)
     except Exception:  # dateparser has raised odd errors on odd input; it is only a fallback
         return None

@@ -32,7 +32,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import export, pdf, texts
+from bot import export, texts
 from bot.clock import local_day_bounds, naive, zone_of
 from bot.context import BetweenApp, BotContext
 from bot.erasure import erase_everything
@@ -112,6 +112,8 @@ async def export_pdf(update: Update, context: BotContext, days: str) -> None:
         context: the handler context.
         days: what follows "pdf" (bot.timespec.read_days reads it).
     """
+    from bot import pdf  # fpdf2 and its fonts load on the first PDF (~60 MB), not at start
+
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None:

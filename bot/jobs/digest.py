@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot import pdf
 from bot.clock import DIGEST_GRACE, localize, naive, zone_of
 from bot.context import BetweenApp, BotContext
 from bot.jobs.queue import remove_job, replace_job
@@ -27,6 +27,9 @@ from bot.views import digest_text
 from storage.models import User
 from storage.recalls import RecallRepository
 from storage.users import UserRepository
+
+if TYPE_CHECKING:
+    from bot import pdf
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +113,8 @@ async def send(application: BetweenApp, user_id: int, day: date) -> bool:
         user_id: the person.
         day: the local date the digest belongs to (the day before the session).
     """
+    from bot import pdf  # fpdf2 and its fonts load on the first digest (~60 MB), not at start
+
     db = application.bot_data.sessionmaker
     if db is None:
         return False
