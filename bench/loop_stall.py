@@ -42,6 +42,7 @@ async def _tick_while(work: asyncio.Future[object] | None, seconds: float) -> li
 
 
 LAYOUTS = [(1, 0), (2, 1), (1, 1), (4, 1)]  # (workers, threads per worker; 0 = every core)
+# the bot's default: one worker, every core but one (bot/config.Settings.threads)
 MEMO = "speech_07.ogg"
 
 
