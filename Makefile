@@ -68,10 +68,13 @@ lint: $(VENV)/.installed-dev
 
 # Benchmarks print figures (each next to a peer measured in the same run), never assert;
 # loop_stall.py: how long the event loop pauses while memos are transcribed. openai-whisper
-# is compared where `make bench-extra` installed it.
+# is compared where `make bench-extra` installed it. fanout.py: 10,000 people's pings due in
+# the same minute through the real bot and the test server (about 25 minutes: the bot sends
+# at Telegram's 30 messages/s), and memory per scheduled job at 10,000 and 100,000 jobs.
 bench: $(VENV)/.installed-dev
 	$(PY) bench/transcribe.py
 	$(PY) bench/loop_stall.py
+	$(PY) bench/fanout.py
 
 bench-extra: $(VENV)/.installed-dev
 	$(PIP) install torch==2.13.0
