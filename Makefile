@@ -92,12 +92,16 @@ lint: $(VENV)/.installed-dev
 # engines.py: every engine setting, openai-whisper through .venv-openai's interpreter;
 # loop_stall.py: worker layouts against the cores and the event loop's pauses meanwhile;
 # latency.py: the real bot through the test server (memo -> transcript, /recall meanwhile,
-# idle CPU and RSS) next to a minimal PTB bot with the same engine, ~1.5 min.
+# idle CPU and RSS) next to a minimal PTB bot with the same engine, ~1.5 min;
+# fanout.py: 10,000 people's pings due in the same minute through the real bot and the test
+# server (about 25 minutes: the bot sends at Telegram's 30 messages/s), and memory per
+# scheduled job at 10,000 and 100,000 jobs.
 # The figures and the machine they came from are in bench/RESULTS.md.
 bench: $(VENV)/.installed-dev $(OPENAI_VENV)/.installed-openai
 	$(PY) bench/engines.py --openai-python $(OPENAI_PY)
 	$(PY) bench/loop_stall.py
 	$(PY) bench/latency.py
+	$(PY) bench/fanout.py
 
 clean:
 	rm -rf $(VENV) $(OPENAI_VENV)

@@ -21,6 +21,8 @@ from storage.persistence import PersonData
 if TYPE_CHECKING:
     from bot.transcription import Transcriber
 
+FIRINGS_AT_ONCE = 16
+
 
 @dataclass
 class Services:
@@ -37,6 +39,10 @@ class Services:
     # capture ids being transcribed right now, so /retry and the startup retry never work on
     # the same memo twice at once (a restart starts empty)
     transcribing: set[int] = field(default_factory=set)
+    # scheduled jobs doing their work at once (bot.jobs.queue.in_slot): enough to keep
+    # Telegram's 30 messages/s busy at its round trip, few enough that SQLite's write lock is
+    # seldom waited on past busy_timeout (then the work runs again: storage.db.busy_retry)
+    firings: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(FIRINGS_AT_ONCE))
 
 
 class BotContext(CallbackContext[ExtBot[None], PersonData, dict[Any, Any], Services]):

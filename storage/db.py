@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+BUSY_PAUSES = (0.5, 1.0, 2.0)  # seconds before the 2nd, 3rd and 4th try of a refused transaction
 VACUUM_LOCK_TIMEOUT = "5s"  # VACUUM FULL waits this long for a table (queries queue behind it)
 
 
@@ -140,6 +142,38 @@ async def migrate(engine: AsyncEngine) -> None:
                 await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 await connection.commit()
     logger.info("database schema is at head")
+
+
+T = TypeVar("T")
+
+
+async def busy_retry(
+    work: Callable[[], Awaitable[T]], what: str, pauses: tuple[float, ...] = BUSY_PAUSES
+) -> T:
+    """Runs `work` again, after a pause, when the database refused it for a moment.
+
+    SQLite answers "database is locked" when a writer waited past busy_timeout for the write
+    lock (many jobs writing at once: it is not handed out in turn), PostgreSQL an
+    OperationalError when a connection dropped; either way that transaction was rolled back.
+    `work` must be safe to run again from the start (the scheduled jobs are: each claims what
+    it sends with a compare-and-set, so a second run sends nothing twice).
+
+    Args:
+        work: makes and awaits the whole unit of work, transactions included.
+        what: names it in the log line (ids only).
+        pauses: seconds to wait before each further try; after the last the error is raised.
+    """
+    for pause in (*pauses, None):
+        try:
+            return await work()
+        except OperationalError as exc:
+            if pause is None:
+                raise
+            logger.warning(
+                "%s: the database refused (%s); trying again in %.1f s", what, _reason(exc), pause
+            )
+            await asyncio.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 def _reason(exc: DBAPIError) -> str:

@@ -66,6 +66,13 @@ class TriggerRepository:
         )
         return list(result)
 
+    async def every(self, user_id: int) -> list[Trigger]:
+        """All of one person's triggers, whatever their kind and status, oldest first."""
+        result = await self.session.scalars(
+            select(Trigger).where(Trigger.user_id == user_id).order_by(Trigger.id)
+        )
+        return list(result)
+
     async def active_time(self, user_id: int) -> list[Trigger]:
         """Active time triggers: the ones that need a job."""
         result = await self.session.scalars(

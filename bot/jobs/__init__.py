@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.context import BetweenApp
 from bot.jobs import digest, evening, followup, snooze, tidy, trigger
-from bot.jobs.queue import remove_user_jobs
+from bot.jobs.queue import registering, remove_user_jobs
 from storage.models import User
 from storage.users import UserRepository
 
@@ -58,11 +58,12 @@ async def rebuild_all(application: BetweenApp) -> None:
         raise RuntimeError("database is not open yet (post_init has not run)")
     async with db() as session:
         users = await UserRepository(session).everyone()
-    for user in users:
-        for reschedule in JOBS:
-            try:
-                await reschedule(application, user, True)
-            except Exception:
-                logger.exception("could not schedule jobs for user %s", user.id)
+    async with registering(application.job_queue):  # jobs due already fire after, not during
+        for user in users:
+            for reschedule in JOBS:
+                try:
+                    await reschedule(application, user, True)
+                except Exception:
+                    logger.exception("could not schedule jobs for user %s", user.id)
+        tidy.start(application)
     logger.info("schedules rebuilt for %d people", len(users))
-    tidy.start(application)

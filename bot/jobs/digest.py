@@ -21,7 +21,7 @@ from telegram.error import TelegramError
 
 from bot.clock import DIGEST_GRACE, localize, naive, zone_of
 from bot.context import BetweenApp, BotContext
-from bot.jobs.queue import remove_job, replace_job
+from bot.jobs.queue import in_slot, remove_job, replace_job
 from bot.schedule import Schedule, last_therapy
 from bot.views import digest_text
 from storage.models import User
@@ -102,7 +102,8 @@ async def fire(context: BotContext) -> None:
     """Sends the digest this job was made for, then schedules next week's."""
     job = context.job
     if job is not None and job.user_id is not None:
-        await send(context.application, job.user_id, date.fromisoformat(str(job.data)))
+        app, user_id, day = context.application, job.user_id, date.fromisoformat(str(job.data))
+        await in_slot(app, f"digest of {user_id}", lambda: send(app, user_id, day))
 
 
 async def send(application: BetweenApp, user_id: int, day: date) -> bool:

@@ -26,7 +26,7 @@ from bot import texts
 from bot.clock import EVENING_CATCH_UP, localize, zone_of
 from bot.context import BetweenApp, BotContext
 from bot.jobs import snooze
-from bot.jobs.queue import remove_job, replace_job
+from bot.jobs.queue import in_slot, remove_job, replace_job
 from bot.schedule import Schedule
 from bot.views import cue_text, evening_keyboard
 from storage.captures import CaptureRepository
@@ -175,12 +175,19 @@ async def fire(context: BotContext) -> None:
     job = context.job
     if job is None or job.user_id is None:
         return
-    data = job.data if isinstance(job.data, dict) else {}
+    user_id, data = job.user_id, job.data
+    await in_slot(
+        context.application, f"evening of {user_id}", lambda: _prompt(context, user_id, data)
+    )
+
+
+async def _prompt(context: BotContext, user_id: int, job_data: object) -> None:
+    data = job_data if isinstance(job_data, dict) else {}
     if "due" not in data or "session" not in data:
         return
     due = datetime.fromisoformat(data["due"])
     async with context.db() as session, session.begin():
-        user = await UserRepository(session).get(job.user_id)
+        user = await UserRepository(session).get(user_id)
         if user is None or user.evening_time is None:
             return
         tz = zone_of(user)
@@ -205,8 +212,8 @@ async def fire(context: BotContext) -> None:
             tonight = snooze.tonight_clock(user, datetime.now(UTC))  # Later buttons: sz:e:
             keyboard = evening_keyboard(prompt_day, tonight)
             await context.bot.send_message(chat_id, text, reply_markup=keyboard)
-            logger.info("evening prompt sent to user %s", job.user_id)
+            logger.info("evening prompt sent to user %s", user_id)
         except TelegramError as exc:
-            logger.warning("evening prompt to user %s failed: %s", job.user_id, type(exc).__name__)
+            logger.warning("evening prompt to user %s failed: %s", user_id, type(exc).__name__)
     later = max(datetime.now(UTC), due) + timedelta(seconds=1)
     schedule(context.application, user, now=later)

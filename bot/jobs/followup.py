@@ -21,7 +21,7 @@ from telegram.error import TelegramError
 from bot import texts
 from bot.clock import FOLLOWUP_GRACE, aware, naive, utcnow
 from bot.context import BetweenApp, BotContext
-from bot.jobs.queue import remove_job, replace_job
+from bot.jobs.queue import in_slot, remove_job, replace_job
 from bot.schedule import Schedule
 from bot.views import cut, followup_keyboard, headline_of
 from storage.models import User
@@ -94,7 +94,8 @@ async def fire(context: BotContext) -> None:
     """Asks how it went, for the recall this job was made for."""
     job = context.job
     if job is not None and job.user_id is not None and isinstance(job.data, int):
-        await send(context.application, job.user_id, job.data)
+        app, user_id, recall_id = context.application, job.user_id, job.data
+        await in_slot(app, f"follow-up {recall_id}", lambda: send(app, user_id, recall_id))
 
 
 async def send(application: BetweenApp, user_id: int, recall_id: int) -> bool:

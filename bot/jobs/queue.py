@@ -1,18 +1,35 @@
 """Derived jobs on PTB's JobQueue: one-shot, named after their row, replaced on every change.
 
-Names are stable (`evening:{user}`, `trigger:{id}`, `followup:{recall}`, `digest:{user}`), so
-scheduling a job again replaces it instead of adding a second one.
+Names are stable (`evening:{user}`, `trigger:{id}`, `followup:{recall}`, `digest:{user}`) and
+each is also the job's APScheduler id, so scheduling a job again replaces it instead of adding
+a second one, and finding it is one lookup in APScheduler's job store (by id) instead of a walk
+over every job: `JobQueue.get_jobs_by_name` wraps and regex-matches every scheduled job, which
+made registering N jobs O(N²) (10,000 triggers took minutes at startup). PTB's own jobs
+(conversation timeouts, `capture:retry`) keep APScheduler's random ids.
+
+While the scheduler is stopped (before `Application.start`), APScheduler keeps added jobs in a
+pending list that every lookup walks; `registering` starts it paused for a bulk registration
+(`rebuild_all` in post_init), so they go to the job store at once, and resumes it after.
+
+Jobs that fan out (a thousand pings due at 09:00, the evening prompts of everyone whose session
+was today) each take a slot of `Services.firings` while they run (`in_slot`): a bounded number
+read and write the database at once, instead of thousands of transactions queueing on SQLite's
+write lock (past busy_timeout: "database is locked") or the connection pool (past its 30 s
+timeout), each failure a ping lost and, for a recurring one, no job for its next time. A
+transaction the database still refuses is run again after a pause.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 from telegram.ext import Job, JobQueue
 
-from bot.context import BotContext
+from bot.context import BetweenApp, BotContext
+from storage.db import busy_retry
 
 
 def replace_job(
@@ -27,7 +44,6 @@ def replace_job(
     """Schedules `callback` once at `when` under `name`, replacing any job of that name."""
     if job_queue is None:
         return None
-    remove_job(job_queue, name)
     return job_queue.run_once(
         callback,
         when=when,
@@ -35,15 +51,28 @@ def replace_job(
         data=data,
         user_id=user_id,
         chat_id=chat_id,
-        job_kwargs={"misfire_grace_time": None, "coalesce": True},
+        job_kwargs={
+            "id": name,
+            "replace_existing": True,
+            "misfire_grace_time": None,
+            "coalesce": True,
+        },
     )
+
+
+def find_job(job_queue: JobQueue[BotContext] | None, name: str) -> Job[BotContext] | None:
+    """The job scheduled under `name` (its id), if any: one lookup, not a walk over all jobs."""
+    if job_queue is None:
+        return None
+    aps_job = job_queue.scheduler.get_job(name)
+    return None if aps_job is None else Job.from_aps_job(aps_job)
 
 
 def remove_job(job_queue: JobQueue[BotContext] | None, name: str) -> None:
     """Removes the job called `name`, if it is scheduled."""
-    if job_queue is not None:
-        for job in job_queue.get_jobs_by_name(name):
-            job.schedule_removal()
+    job = find_job(job_queue, name)
+    if job is not None:
+        job.schedule_removal()
 
 
 def remove_user_jobs(job_queue: JobQueue[BotContext] | None, user_id: int) -> int:
@@ -54,3 +83,35 @@ def remove_user_jobs(job_queue: JobQueue[BotContext] | None, user_id: int) -> in
     for job in jobs:
         job.schedule_removal()
     return len(jobs)
+
+
+@asynccontextmanager
+async def registering(job_queue: JobQueue[BotContext] | None) -> AsyncIterator[None]:
+    """Holds job processing while many jobs are registered; starts a stopped scheduler paused.
+
+    A scheduler that was not running yet is left running (resumed) afterwards, as
+    `Application.start` would leave it (it starts the JobQueue only when it is not running).
+    """
+    scheduler = None if job_queue is None else job_queue.scheduler
+    started_here = scheduler is not None and not scheduler.running
+    if started_here:
+        assert scheduler is not None
+        scheduler.start(paused=True)
+    try:
+        yield
+    finally:
+        if started_here:
+            assert scheduler is not None
+            scheduler.resume()
+
+
+async def in_slot(
+    application: BetweenApp, what: str, work: Callable[[], Awaitable[object]]
+) -> None:
+    """Runs a scheduled job's work in one of the `Services.firings` slots.
+
+    Work the database refused for a moment is run again (`storage.db.busy_retry`): every job
+    claims what it sends with a compare-and-set first, so a second run never sends it twice.
+    """
+    async with application.bot_data.firings:
+        await busy_retry(work, what)

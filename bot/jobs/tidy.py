@@ -132,6 +132,10 @@ def start(application: BetweenApp) -> None:
     if application.job_queue is None:
         logger.warning("no job queue: tidy mode is off")
         return
-    application.job_queue.run_repeating(
-        fire, interval=EVERY, first=FIRST, name=JOB_NAME, job_kwargs={"coalesce": True}
+    application.job_queue.run_repeating(  # by id, so a second rebuild replaces it
+        fire,
+        interval=EVERY,
+        first=FIRST,
+        name=JOB_NAME,
+        job_kwargs={"id": JOB_NAME, "replace_existing": True, "coalesce": True},
     )

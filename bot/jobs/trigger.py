@@ -26,7 +26,7 @@ from bot import texts
 from bot.clock import TRIGGER_GRACE, aware, naive, utcnow, zone_of
 from bot.context import BetweenApp, BotContext
 from bot.jobs import followup, snooze
-from bot.jobs.queue import remove_job, replace_job
+from bot.jobs.queue import in_slot, remove_job, replace_job
 from bot.moments import TimeTrigger, next_fire
 from bot.views import describe_trigger, ping_keyboard, ping_text, spec_of
 from storage.models import RecallSource, Trigger, TriggerKind, TriggerStatus, User
@@ -107,7 +107,8 @@ async def fire(context: BotContext) -> None:
     """Fires the trigger this job was made for."""
     job = context.job
     if job is not None and job.user_id is not None and isinstance(job.data, int):
-        await send(context.application, job.user_id, job.data)
+        app, user_id, trigger_id = context.application, job.user_id, job.data
+        await in_slot(app, f"trigger {trigger_id}", lambda: send(app, user_id, trigger_id))
 
 
 async def send(application: BetweenApp, user_id: int, trigger_id: int) -> int | None:
@@ -218,15 +219,11 @@ async def reschedule(application: BetweenApp, user: User, at_startup: bool = Fal
                     missed.append(label)
                     logger.info("trigger %s missed while down (due %s)", row.id, due)
     async with db() as session:
-        rows = await TriggerRepository(session).active_time(user.id)
-    wanted = {job_name(row.id) for row in rows}
-    if application.job_queue is not None:
-        for job in application.job_queue.jobs():
-            name = job.name or ""
-            if job.user_id == user.id and name.startswith(JOB_PREFIX) and name not in wanted:
-                job.schedule_removal()
+        rows = await TriggerRepository(session).every(user.id)
+    # an active time trigger gets its job (overdue within the grace: right away); any other
+    # loses the job it had. By name, one lookup each: never a walk over everyone's jobs.
     for row in rows:
-        schedule(application, row, user.chat_id)  # overdue within the grace: fires right away
+        schedule(application, row, user.chat_id)
     if missed:
         text = texts.TRG_MISSED.format(
             count=len(missed), which="; ".join(missed), them="it" if len(missed) == 1 else "them"
