@@ -367,20 +367,18 @@ async def reschedule(application: BetweenApp, user: User, at_startup: bool = Fal
         return
     now = utcnow()
     keep: list[tuple[int, datetime]] = []
+    dropped: list[int] = []
     async with db() as session, session.begin():
         snoozes = SnoozeRepository(session)
         for row in await snoozes.pending(user.id):
             when = plan(row.due_at, now)
             if when is None:
                 await snoozes.drop(user.id, row.id)
+                dropped.append(row.id)
                 logger.info("snooze %s missed while down (due %s); dropped", row.id, row.due_at)
             else:
                 keep.append((row.id, when))
-    wanted = {job_name(snooze_id) for snooze_id, _ in keep}
-    if application.job_queue is not None:
-        for job in application.job_queue.jobs():
-            name = job.name or ""
-            if job.user_id == user.id and name.startswith(JOB_PREFIX) and name not in wanted:
-                job.schedule_removal()
+    for snooze_id in dropped:  # by name: never a walk over every scheduled job
+        remove_job(application.job_queue, job_name(snooze_id))
     for snooze_id, when in keep:
         schedule(application, user.id, snooze_id, when)
