@@ -95,9 +95,10 @@ def next_keyboard() -> InlineKeyboardMarkup:
 async def ask_next_if_none(update: Update, context: BotContext) -> None:
     """After a saved reflection: asks for the next session when none is planned."""
     user = await ensure_user(update, context)
-    if not (user.therapy_irregular or Schedule.of(user).is_set):
+    schedule = Schedule.of(user)
+    if not (user.therapy_irregular or schedule.is_set):
         return  # no schedule at all: nothing to ask
-    if Schedule.of(user).next_after(datetime.now(UTC)) is not None:
+    if schedule.next_after(datetime.now(UTC)) is not None:
         return
     context.person["next_session_asked"] = clock.time()
     await reply(update, texts.ASK_NEXT_SESSION, reply_markup=next_keyboard())
