@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 from typing import Any
 
@@ -111,15 +110,10 @@ def worker(engine: str, window: str, compute: str, beam: int, repeat: int, long:
 
 def write_long_memo(path: Path) -> None:
     """About 60 s of speech with pauses, as 16 kHz WAV, from the committed fixtures."""
-    import numpy as np
-    from faster_whisper.audio import decode_audio
+    sys.path.insert(0, str(ROOT))
+    from tests.support.speech import joined_wav
 
-    samples = np.concatenate([decode_audio(str(FIXTURES / name)) for name in LONG_PARTS])
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16_000)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    joined_wav(LONG_PARTS, path)
 
 
 # --- parent: every configuration, then the table -------------------------------------

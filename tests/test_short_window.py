@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bot import short_window
@@ -22,7 +20,7 @@ from bot.app import load_transcriber
 from bot.config import load_settings
 from bot.context import Services
 from bot.transcription import FasterWhisperTranscriber, Transcriber, Transcript, resolve_model
-from tests.support.speech import FIXTURES, REFERENCES, wer
+from tests.support.speech import FIXTURES, REFERENCES, joined_wav, wer
 
 CLEAN = sorted(n for n in REFERENCES if n.startswith(("speech_", "long_", "pause_")))
 NOISY = sorted(n for n in REFERENCES if n.startswith("noisy_"))
@@ -130,16 +128,7 @@ async def test_a_memo_too_long_for_one_window_takes_the_chunked_path(
     transcriber: Transcriber, tmp_path: Path
 ) -> None:
     # long_01 (20 s of speech) + speech_08 (6 s): 26 s of speech + the 5 s margin > 30 s.
-    from faster_whisper.audio import decode_audio
-
-    parts = [decode_audio(str(FIXTURES / n)) for n in ("long_01.ogg", "speech_08.ogg")]
-    samples = np.concatenate(parts)
-    path = tmp_path / "long.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16_000)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    path = joined_wav(["long_01.ogg", "speech_08.ogg"], tmp_path / "long.wav")
     transcript = await transcriber.transcribe(path)
     assert transcript.window == "full"
     assert transcript.audio_seconds > 25

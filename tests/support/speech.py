@@ -19,3 +19,19 @@ def wer(name: str, hypothesis: str) -> float:
         return " ".join(text.lower().translate(str.maketrans("", "", string.punctuation)).split())
 
     return jiwer.wer(norm(REFERENCES[name]), norm(hypothesis))
+
+
+def joined_wav(names: list[str], path: Path) -> Path:
+    """The fixtures `names` decoded and joined into one 16 kHz mono WAV (a longer memo)."""
+    import wave
+
+    import numpy as np
+    from faster_whisper.audio import decode_audio
+
+    samples = np.concatenate([decode_audio(str(FIXTURES / name)) for name in names])
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
