@@ -4,6 +4,7 @@ python -m bot                  run the bot
 python -m bot migrate          apply database migrations and exit
 python -m bot transcribe F...  print NAME<TAB>TEXT for each audio file
 python -m bot rotate-key       re-encrypt all stored text under the first ENCRYPTION_KEY
+python -m bot worker           transcribe queued memos (TRANSCRIBE_BACKEND=queue; PostgreSQL)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ NOISY_LOGGERS = (
     "sqlalchemy",
     "fontTools",
     "fpdf",
+    "procrastinate",
 )
 
 
@@ -138,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     transcribe = sub.add_parser("transcribe", help="print NAME<TAB>TEXT for each audio file")
     transcribe.add_argument("files", nargs="+")
     sub.add_parser("rotate-key", help="re-encrypt all stored text under the first ENCRYPTION_KEY")
+    sub.add_parser("worker", help="transcribe queued memos (TRANSCRIBE_BACKEND=queue)")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -149,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
             from bot.cli_transcribe import main as transcribe_main
 
             return transcribe_main(args.files, settings)
+        if args.command == "worker":
+            from bot.worker import run_worker
+
+            settings.queue_conninfo  # noqa: B018 - one line when DATABASE_URL is not PostgreSQL
+            asyncio.run(run_worker(settings))
+            return 0
         if args.command == "rotate-key":
             for line in asyncio.run(rotate_key(settings)):
                 print(line)

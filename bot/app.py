@@ -57,12 +57,26 @@ async def load_transcriber(services: Services) -> None:
     """Loads the Whisper model once, off the event loop (it takes a second or two), then
     warms it in its own worker pool while polling starts: the first memo would otherwise
     be about 1.7x slower, and it queues behind the warm-up instead."""
+    if services.settings.transcribe_backend == "queue":
+        await open_queue(services)  # workers load the model; this process never does
+        return
     if services.transcriber is not None:
         return
     from bot.transcription import build_transcriber
 
     services.transcriber = await asyncio.to_thread(build_transcriber, services.settings)
     services.warming = asyncio.create_task(services.transcriber.warm(), name="warm whisper")
+
+
+async def open_queue(services: Services) -> None:
+    """TRANSCRIBE_BACKEND=queue: opens the pool memos are queued through (bot/workqueue.py)."""
+    if services.transcribe_queue is not None or services.sessionmaker is None:
+        return
+    from bot.workqueue import TranscribeQueue
+
+    queue = TranscribeQueue(services.settings, services.sessionmaker)
+    await queue.open()
+    services.transcribe_queue = queue
 
 
 async def register_commands(application: BetweenApp) -> None:
@@ -127,6 +141,9 @@ async def post_shutdown(application: BetweenApp) -> None:
     services = application.bot_data
     if services.transcriber is not None:
         services.transcriber.close()
+    if services.transcribe_queue is not None:
+        await services.transcribe_queue.close()
+        services.transcribe_queue = None
     if services.engine is not None:
         await services.engine.dispose()
         services.engine = None

@@ -74,8 +74,8 @@ async def _transcribe(
 ) -> CaptureStatus | None:
     services = application.bot_data
     settings = services.settings
-    db, transcriber = services.sessionmaker, services.transcriber
-    if db is None or transcriber is None:
+    db = services.sessionmaker
+    if db is None or not voice.ready(application):
         return None  # shutting down: the row stays pending and is retried at startup
     async with db() as s, s.begin():
         user = await UserRepository(s).get(user_id)
@@ -99,6 +99,8 @@ async def _transcribe(
         chat_id=capture.chat_id,
         language=user.language,
         keep_as=voice.audio_path(user_id, capture.id) if user.keep_audio else None,
+        user_id=user_id,
+        capture=(capture.id, capture.attempts),
     )
     error: str | None = None
     if isinstance(heard, voice.Heard):

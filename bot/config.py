@@ -29,6 +29,7 @@ _HINTS = {
     "WHISPER_COMPUTE_TYPE": "use int8, float32, int8_float32, float16 or default",
     "WHISPER_WINDOW": "use short or full",
     "LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
+    "TRANSCRIBE_BACKEND": "use local or queue",
     "WEBHOOK_SECRET": "set WEBHOOK_SECRET to a random string of letters, digits, _ and -",
 }
 
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
     whisper_threads: int = Field(default=0, ge=0)  # 0: every core but one
     whisper_window: Literal["short", "full"] = "short"  # bot/short_window.py
     transcribe_workers: int = Field(default=1, ge=1, le=16)
+    # local: the in-process pool; queue: `python -m bot worker` processes (bot/workqueue.py)
+    transcribe_backend: Literal["local", "queue"] = "local"
+    queue_wait_seconds: float = Field(default=900.0, gt=0)  # then the memo counts as failed
+    queue_heartbeat_seconds: float = Field(default=10.0, gt=0)  # a worker says it is alive
+    queue_stalled_seconds: float = Field(default=30.0, gt=0)  # silent this long: jobs retried
     max_voice_seconds: int = Field(default=600, ge=1)
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     encryption_key: SecretStr | None = None
@@ -139,6 +145,24 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def queue_conninfo(self) -> str:
+        """DATABASE_URL as the libpq URL procrastinate's psycopg connector reads.
+
+        Raises:
+            ConfigError: DATABASE_URL is not PostgreSQL (the queue lives there).
+        """
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "postgresql":
+            raise ConfigError(
+                "TRANSCRIBE_BACKEND=queue needs a PostgreSQL DATABASE_URL "
+                "(postgresql+asyncpg://user:password@host/db), where the queue lives; "
+                "with SQLite use TRANSCRIBE_BACKEND=local."
+            )
+        return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    @property
     def token(self) -> str:
         """The bot token, unwrapped where it is used; ConfigError when it is missing."""
         if self.telegram_bot_token is None:
@@ -166,10 +190,18 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Reads settings, turning a validation error into one ConfigError line per the design."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]  # values are validated by pydantic
+        settings = Settings(**overrides)  # type: ignore[arg-type]  # validated by pydantic
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]).upper() if error["loc"] else "WEBHOOK_SECRET"
         reason = str(error["msg"]).removeprefix("Value error, ")
         hint = _HINTS.get(name, "see .env.example")
         raise ConfigError(f"{name} is malformed ({reason}): {hint}.") from None
+    if settings.transcribe_backend == "queue":
+        settings.queue_conninfo  # noqa: B018 - the one line when DATABASE_URL is not PostgreSQL
+    if settings.queue_stalled_seconds <= settings.queue_heartbeat_seconds:
+        raise ConfigError(
+            "QUEUE_STALLED_SECONDS must be longer than QUEUE_HEARTBEAT_SECONDS: a worker "
+            "that is alive would otherwise count as dead and its memos run twice."
+        )
+    return settings

@@ -20,6 +20,7 @@ from storage.persistence import PersonData
 
 if TYPE_CHECKING:
     from bot.transcription import Transcriber
+    from bot.workqueue import TranscribeQueue
 
 FIRINGS_AT_ONCE = 16
 
@@ -36,6 +37,8 @@ class Services:
     sessionmaker: async_sessionmaker[AsyncSession] | None = None
     transcriber: Transcriber | None = None
     warming: asyncio.Task[None] | None = None  # the model's warm-up pass, started at load
+    # TRANSCRIBE_BACKEND=queue: memos go to worker processes instead of `transcriber`
+    transcribe_queue: TranscribeQueue | None = None
     # capture ids being transcribed right now, so /retry and the startup retry never work on
     # the same memo twice at once (a restart starts empty)
     transcribing: set[int] = field(default_factory=set)

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from telegram import Bot, Message, TelegramObject
 from telegram.constants import ChatAction
@@ -30,6 +30,9 @@ from bot.config import Settings
 from bot.context import BetweenApp
 from bot.errors import AudioDecodeError, AudioTooLongError, TranscriptionError
 from storage.models import CaptureKind
+
+if TYPE_CHECKING:
+    from bot.transcription import Transcriber
 
 logger = logging.getLogger(__name__)
 
@@ -143,16 +146,24 @@ async def hear(
     chat_id: int,
     language: str | None = None,
     keep_as: Path | None = None,
+    user_id: int | None = None,
+    capture: tuple[int, int] | None = None,
 ) -> Heard | NotHeard:
     """Checks, downloads and transcribes one memo; never raises for one that can't be heard.
 
+    With TRANSCRIBE_BACKEND=queue the download and transcription happen in a worker process
+    (bot/workqueue.py) and this waits for its result, so every flow is the same either way.
+
     Args:
-        application: the running application (bot, settings, transcriber).
+        application: the running application (bot, settings, transcriber or queue).
         memo: the file as Telegram described it.
         chat_id: where "typing…" is shown while it works.
         language: the person's language; used only when the model is multilingual.
         keep_as: keep the audio at this path (its suffix is added) once it is transcribed;
             None drops it.
+        user_id: whose memo it is (default: the chat's id, as in a private chat).
+        capture: (capture id, attempt) when the memo is a capture: names its queue job, so
+            a worker skips a job whose attempt the bot no longer waits for.
 
     Returns:
         `Heard` with the words, or `NotHeard` with the reason.
@@ -162,37 +173,86 @@ async def hear(
     if refused is not None:
         logger.info("memo refused before download: %s", refused)
         return NotHeard(refused)
+    queue = services.transcribe_queue
     transcriber = services.transcriber
-    if transcriber is None:  # shutting down
+    if services.settings.transcribe_backend == "queue":
+        if queue is None:  # shutting down
+            return NotHeard(Failure.TRANSCRIBE_FAILED)
+    elif transcriber is None:  # shutting down
         return NotHeard(Failure.TRANSCRIBE_FAILED)
     acting = asyncio.create_task(_keep_acting(application.bot, chat_id))
     try:
-        data, suffix, failed = await _download(application.bot, memo.file_id)
-        if data is None:
-            return NotHeard(failed or Failure.DOWNLOAD_FAILED)
-        try:
-            transcript = await transcriber.transcribe(
-                data, language=language if transcriber.multilingual else None
+        if queue is not None:
+            from bot.workqueue import JobRequest
+
+            request = JobRequest.make(
+                user_id if user_id is not None else chat_id,
+                memo,
+                language=language,
+                keep_as=keep_as,
+                capture=capture,
             )
-        except AudioTooLongError:
-            return NotHeard(Failure.TOO_LONG)
-        except AudioDecodeError:
-            logger.info("memo undecodable (%d bytes)", len(data))
-            return NotHeard(Failure.UNDECODABLE)
-        except TranscriptionError:
-            logger.exception("transcription failed (%d bytes)", len(data))
-            return NotHeard(Failure.TRANSCRIBE_FAILED)
-        kept = None
-        if keep_as is not None:
-            if memo.kind == CaptureKind.VOICE or not suffix:
-                suffix = ".ogg"
-            kept = await _keep_audio(keep_as.with_name(keep_as.name + suffix), data)
+            return await queue.hear(request)
+        assert transcriber is not None
+        return await listen(application.bot, transcriber, memo, language=language, keep_as=keep_as)
     finally:
         acting.cancel()
+
+
+async def listen(
+    bot: Bot,
+    transcriber: Transcriber,
+    memo: Memo,
+    *,
+    language: str | None = None,
+    keep_as: Path | None = None,
+) -> Heard | NotHeard:
+    """Downloads, transcribes and keeps (if asked) one memo that passed `precheck`.
+
+    The part of `hear` that a queue worker runs too (bot/worker.py), with the same engine.
+
+    Args:
+        bot: downloads the file (getFile, then the file URL).
+        transcriber: the loaded engine.
+        memo: the file as Telegram described it.
+        language: the person's language; used only when the model is multilingual.
+        keep_as: keep the audio at this path (its suffix is added); None drops it.
+
+    Returns:
+        `Heard` with the words, or `NotHeard` with the reason.
+    """
+    data, suffix, failed = await _download(bot, memo.file_id)
+    if data is None:
+        return NotHeard(failed or Failure.DOWNLOAD_FAILED)
+    try:
+        transcript = await transcriber.transcribe(
+            data, language=language if transcriber.multilingual else None
+        )
+    except AudioTooLongError:
+        return NotHeard(Failure.TOO_LONG)
+    except AudioDecodeError:
+        logger.info("memo undecodable (%d bytes)", len(data))
+        return NotHeard(Failure.UNDECODABLE)
+    except TranscriptionError:
+        logger.exception("transcription failed (%d bytes)", len(data))
+        return NotHeard(Failure.TRANSCRIBE_FAILED)
+    kept = None
+    if keep_as is not None:
+        if memo.kind == CaptureKind.VOICE or not suffix:
+            suffix = ".ogg"
+        kept = await _keep_audio(keep_as.with_name(keep_as.name + suffix), data)
     text = transcript.text.strip()
     if not text:
         return NotHeard(Failure.NO_SPEECH, transcript.audio_seconds, kept)
     return Heard(text, transcript.audio_seconds, kept)
+
+
+def ready(application: BetweenApp) -> bool:
+    """True while memos can be heard (the engine or the queue is open: not shutting down)."""
+    services = application.bot_data
+    if services.settings.transcribe_backend == "queue":
+        return services.transcribe_queue is not None
+    return services.transcriber is not None
 
 
 def _minutes(seconds: int) -> str:

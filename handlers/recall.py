@@ -281,7 +281,9 @@ async def _hear_outcome(
     memo = voice.memo_of(message) if message is not None else None
     if message is None or memo is None:
         return
-    heard = await voice.hear(context.application, memo, chat_id=message.chat_id, language=language)
+    heard = await voice.hear(
+        context.application, memo, chat_id=message.chat_id, language=language, user_id=user_id
+    )
     if isinstance(heard, voice.Heard):
         await _store_outcome(update, context, user_id, recall_id, heard.text)
         return

@@ -201,7 +201,7 @@ async def on_voice(update: Update, context: BotContext) -> int:
         return QUESTION
     user = await ensure_user(update, context)
     heard = await voice.hear(
-        context.application, memo, chat_id=message.chat_id, language=user.language
+        context.application, memo, chat_id=message.chat_id, language=user.language, user_id=user.id
     )
     if isinstance(heard, voice.NotHeard):
         limit = context.settings.max_voice_seconds

@@ -347,7 +347,7 @@ async def situation_voice(update: Update, context: BotContext) -> int:
         return SITUATION
     user = await ensure_user(update, context)
     heard = await voice.hear(
-        context.application, memo, chat_id=message.chat_id, language=user.language
+        context.application, memo, chat_id=message.chat_id, language=user.language, user_id=user.id
     )
     if isinstance(heard, voice.NotHeard):
         logger.info("spoken situation not heard: %s", heard.failure)

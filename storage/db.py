@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_PAUSES = (0.5, 1.0, 2.0)  # seconds before the 2nd, 3rd and 4th try of a refused transaction
+MIGRATE_LOCK = 0x6265747765656E  # PostgreSQL advisory lock held while migrating ("between")
 VACUUM_LOCK_TIMEOUT = "5s"  # VACUUM FULL waits this long for a table (queries queue behind it)
 
 
@@ -126,6 +127,9 @@ async def migrate(engine: AsyncEngine) -> None:
     """
     async with engine.connect() as connection:
         if connection.dialect.name != "sqlite":
+            # bot replicas and queue workers may start at once: one migrates, the rest wait
+            # for it here and then find the schema at head
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK})
             await connection.run_sync(_upgrade)
             await connection.commit()
         else:

@@ -339,3 +339,25 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(512))
+
+
+class TranscriptResult(Base):
+    """What a queue worker heard for one memo (TRANSCRIBE_BACKEND=queue), until the bot reads it.
+
+    Keyed by the job's key, so a job run twice (a worker killed after writing) writes once:
+    the first write wins (`INSERT ... ON CONFLICT DO NOTHING`). The bot deletes a row as it
+    reads it, and rows nobody came for are swept (storage/transcripts.py), so text does not
+    linger; until then it is the person's row like any other (/export, /delete).
+    """
+
+    __tablename__ = "transcript_results"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str | None] = mapped_column(EncryptedText)  # None: not heard (see failure)
+    failure: Mapped[str | None] = mapped_column(String(32))  # bot.voice.Failure, a code
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)  # audio length
+    audio_path: Mapped[str | None] = mapped_column(String(512))  # kept only on request
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
