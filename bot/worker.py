@@ -55,6 +55,7 @@ class Runner:
         if not await self._awaited(request):
             logger.info("job %s skipped: nobody waits for it", request.key)
             return
+        logger.info("job %s: started (attempt %d)", request.key, attempts + 1)
         started = time.perf_counter()
         keep_as = Path(request.keep_as) if request.keep_as else None
         heard = await voice.listen(
@@ -62,12 +63,12 @@ class Runner:
         )
         wall = time.perf_counter() - started
         if isinstance(heard, voice.NotHeard):
-            logger.info("job %s: not heard (%s) in %.2f s", request.key, heard.failure, wall)
+            logger.info("job %s: done, not heard (%s) in %.2f s", request.key, heard.failure, wall)
             if heard.failure.transient and attempts < workqueue.MAX_ATTEMPTS - 1:
                 raise workqueue.TransientFailure(heard.failure.value)
             text, failure = None, heard.failure.value
         else:
-            logger.info("job %s: %.1f s audio in %.2f s", request.key, heard.seconds, wall)
+            logger.info("job %s: done, %.1f s audio in %.2f s", request.key, heard.seconds, wall)
             text, failure = heard.text, None
         try:
             async with self.db() as s, s.begin():
