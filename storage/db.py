@@ -104,6 +104,12 @@ def insert_unless_present(
     raise NotImplementedError(f"no INSERT ... ON CONFLICT DO NOTHING for {dialect}")
 
 
+def ours(name: str | None, type_: str, _parents: object = None) -> bool:
+    """Alembic's `include_name`: our tables, not procrastinate's (migration 0004 applies
+    those as procrastinate ships them; autogenerate and schema checks leave them out)."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def alembic_config() -> Config:
     """Alembic configuration pointing at the packaged migrations (no alembic.ini needed)."""
     config = Config()

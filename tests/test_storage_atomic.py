@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.erasure import erase_everything
-from storage.db import alembic_config, create_engine, create_sessionmaker, migrate
+from storage.db import alembic_config, create_engine, create_sessionmaker, migrate, ours
 from storage.models import (
     Base,
     Capture,
@@ -252,7 +252,9 @@ async def test_timestamps_are_utc_whatever_the_server_zone(engine: AsyncEngine) 
 
 async def test_migrations_leave_no_server_defaults(engine: AsyncEngine) -> None:
     def diff(connection):
-        context = MigrationContext.configure(connection, opts={"compare_server_default": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_server_default": True, "include_name": ours}
+        )
         return compare_metadata(context, Base.metadata)
 
     async with engine.connect() as connection:

@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from storage.db import ours
 from storage.models import Base
 
 target_metadata = Base.metadata
@@ -17,6 +18,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_name=ours,  # procrastinate's tables are its own (migration 0004)
     )
     with context.begin_transaction():
         context.run_migrations()
