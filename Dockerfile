@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/app/.venv/bin:$PATH
 
 # ffmpeg only matters for the optional openai-whisper engine; faster-whisper decodes with PyAV.
-# EXTRAS=postgres adds asyncpg (docker compose build --build-arg EXTRAS=postgres)
+# EXTRAS=postgres adds asyncpg, and procrastinate + psycopg for TRANSCRIBE_BACKEND=queue
+# (docker compose build --build-arg EXTRAS=postgres); `python -m bot worker` runs the same image
 ARG EXTRAS=
 RUN useradd --create-home --uid 10001 between
 WORKDIR /app
@@ -27,4 +28,5 @@ VOLUME ["/app/data"]
 ENV DATABASE_URL=sqlite+aiosqlite:////app/data/between.db
 # webhook mode listens here when WEBHOOK_URL is set
 EXPOSE 8443
+# the queue worker (TRANSCRIBE_BACKEND=queue) is this image with: python -m bot worker
 CMD ["python", "-m", "bot"]
