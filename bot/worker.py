@@ -55,7 +55,12 @@ class Runner:
         if not await self._awaited(request):
             logger.info("job %s skipped: nobody waits for it", request.key)
             return
-        logger.info("job %s: started (attempt %d)", request.key, attempts + 1)
+        logger.info(
+            "job %s: started (attempt %d), %.3f s after it was queued",
+            request.key,
+            attempts + 1,
+            time.time() - request.queued_at,  # clocks of different machines may differ
+        )
         started = time.perf_counter()
         keep_as = Path(request.keep_as) if request.keep_as else None
         heard = await voice.listen(

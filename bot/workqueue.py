@@ -60,6 +60,7 @@ class JobRequest:
     keep_as: str | None = None
     capture_id: int | None = None
     attempt: int = 0
+    queued_at: float = 0.0  # wall clock (time.time()) when deferred: the queue's latency
 
     @classmethod
     def make(
@@ -85,6 +86,7 @@ class JobRequest:
             keep_as=str(keep_as) if keep_as is not None else None,
             capture_id=capture_id,
             attempt=attempt,
+            queued_at=time.time(),
         )
 
     @property
