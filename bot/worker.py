@@ -20,6 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -34,6 +35,9 @@ from storage.db import create_engine, create_sessionmaker, migrate
 from storage.encrypted import TextCipher
 from storage.models import CaptureStatus
 from storage.transcripts import TranscriptResultRepository
+
+if TYPE_CHECKING:
+    import procrastinate
 
 logger = logging.getLogger(__name__)
 
@@ -155,11 +159,8 @@ async def run_worker(settings: Settings) -> None:
         await engine.dispose()
 
 
-async def _watch_stalled(app: object, settings: Settings) -> None:
+async def _watch_stalled(app: procrastinate.App, settings: Settings) -> None:
     """Every heartbeat, puts back the jobs of workers that went silent."""
-    import procrastinate
-
-    assert isinstance(app, procrastinate.App)
     while True:
         await asyncio.sleep(settings.queue_heartbeat_seconds)
         try:

@@ -135,7 +135,7 @@ async def retry_stalled(app: procrastinate.App, stalled_seconds: float) -> int:
     Every worker runs this every heartbeat; when two find the same job, procrastinate lets
     one put it back and refuses the other (the job is no longer "doing"), which is ignored.
     """
-    import psycopg
+    from procrastinate.exceptions import ConnectorException
 
     retried = 0
     manager = app.job_manager
@@ -146,7 +146,7 @@ async def retry_stalled(app: procrastinate.App, stalled_seconds: float) -> int:
             await manager.retry_job(job)
             retried += 1
             logger.warning("job %s of a silent worker is queued again", job.id)
-        except psycopg.Error as exc:
+        except ConnectorException as exc:
             logger.debug("job %s was put back by another worker: %s", job.id, type(exc).__name__)
     return retried
 
@@ -167,12 +167,15 @@ class TranscribeQueue:
         await self.app.open_async()
 
     async def close(self) -> None:
-        """Stops the poller and closes the pool; memos still waited for count as failed."""
+        """Stops the poller and closes the pool.
+
+        Memos still waited for are cancelled, not failed: their captures stay pending and
+        the next start queues them again (a result landing meanwhile is swept).
+        """
         if self._poller is not None:
             self._poller.cancel()
         for future in self._waiting.values():
-            if not future.done():
-                future.set_result(NotHeard(Failure.TRANSCRIBE_FAILED))
+            future.cancel()
         self._waiting.clear()
         await self.app.close_async()
 
@@ -244,5 +247,6 @@ class TranscribeQueue:
             if row.text:
                 future.set_result(Heard(row.text, row.seconds, row.audio_path))
             else:
-                failure = Failure(row.failure or Failure.TRANSCRIBE_FAILED)
+                codes = {f.value: f for f in Failure}
+                failure = codes.get(row.failure or "", Failure.TRANSCRIBE_FAILED)
                 future.set_result(NotHeard(failure, row.seconds, row.audio_path))
