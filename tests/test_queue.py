@@ -16,7 +16,7 @@ from storage.models import CaptureStatus
 from tests.support.databases import read_rows
 from tests.support.eventually import eventually
 from tests.support.rows import captures
-from tests.support.speech import FIXTURES, wer
+from tests.support.speech import FIXTURES, REFERENCES, wer
 from tests.support.telegram_server import TelegramTestServer
 from tests.support.workers import workers
 
@@ -107,3 +107,28 @@ async def test_no_worker_the_memo_fails_in_bounded_time_and_retry_lands_it(
         [row] = await captures(app, 601)
         assert row.text and wer("speech_01.ogg", row.text) <= 0.2
         assert "skipped" not in w.text()  # the cancelled job was never run
+
+
+async def test_a_spoken_reflection_answer_and_unheard_memos_go_through_the_queue(
+    server: TelegramTestServer, start_bot, database_kind: str, database_url: str, tmp_path: Path
+) -> None:
+    _postgres_only(database_kind)
+    async with start_bot(transcribe_backend="queue") as app:
+        with workers(1, database_url=database_url, api_root=server.root, folder=tmp_path) as (w,):
+            assert await eventually(lambda: w.up, within=120), w.text()
+            bob = server.person(user_id=602, first_name="Bob")
+            bob.command("reflect")
+            opening = [(await bob.next_message()).text for _ in range(3)]
+            assert "What was the thing?" in opening[-1]
+            bob.send_voice(FIXTURES / "speech_03.ogg")
+            heard = await bob.next_message(timeout=60)
+            assert heard.text.startswith("I heard:")
+            spoken = set(REFERENCES["speech_03.ogg"].lower().replace(",", "").split())
+            assert len(spoken & set(heard.text.lower().split())) >= len(spoken) * 0.6, heard.text
+            # what the worker could not hear reaches the person as the same sentence as ever
+            bob.send_voice(FIXTURES / "random.ogg")
+            assert "couldn't play that" in (await bob.next_message(timeout=60)).text
+            bob.send_voice(FIXTURES / "silence.ogg")
+            assert "couldn't hear any words" in (await bob.next_message(timeout=60)).text
+        assert app.bot_data.transcribe_queue is not None
+        assert read_rows(database_url, "SELECT count(*) FROM transcript_results") == [(0,)]
