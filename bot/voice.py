@@ -192,7 +192,7 @@ async def hear(
                 keep_as=keep_as,
                 capture=capture,
             )
-            return await queue.hear(request)
+            return await queue.hear(request, alive=lambda: application.running)
         assert transcriber is not None
         return await listen(application.bot, transcriber, memo, language=language, keep_as=keep_as)
     finally:

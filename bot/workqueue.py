@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +47,7 @@ MAX_ATTEMPTS = 3  # runs of one job: the first and two retries (a stalled one co
 RETRY_WAIT = 2  # seconds before a transient failure is tried again
 POLL_SECONDS = 0.2  # how often the bot looks for results while it waits for any
 SWEEP_EVERY = 60.0  # seconds between sweeps of results nobody came for
+STOP_GRACE = 10.0  # seconds a stopping bot still waits for results already being worked on
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,9 @@ class TranscribeQueue:
         self.db = db
         self.app = build_app(settings.queue_conninfo)
         self._waiting: dict[str, asyncio.Future[Heard | NotHeard]] = {}
+        self._alive: dict[str, Callable[[], bool]] = {}  # per key: is its application running
+        self._stopping: dict[str, float] = {}  # per key: when its application began to stop
+        self._jobs: dict[str, int] = {}  # per key: its job's id
         self._poller: asyncio.Task[None] | None = None
         self._swept = 0.0
 
@@ -179,18 +184,32 @@ class TranscribeQueue:
         self._waiting.clear()
         await self.app.close_async()
 
-    async def hear(self, request: JobRequest) -> Heard | NotHeard:
-        """Defers the job and waits (at most QUEUE_WAIT_SECONDS) for what a worker heard."""
+    async def hear(
+        self, request: JobRequest, alive: Callable[[], bool] = lambda: True
+    ) -> Heard | NotHeard:
+        """Defers the job and waits (at most QUEUE_WAIT_SECONDS) for what a worker heard.
+
+        Args:
+            request: the job.
+            alive: False once the application stops; PTB's stop waits for this call, so
+                after STOP_GRACE seconds more it is cancelled (CancelledError): a capture
+                stays pending and the next start queues it again.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Heard | NotHeard] = loop.create_future()
         self._waiting[request.key] = future
+        self._alive[request.key] = alive
         started = time.perf_counter()
         try:
             job_id = await self.app.configure_task(TASK_NAME).defer_async(**asdict(request))
         except Exception as exc:
             self._waiting.pop(request.key, None)
-            logger.error("could not queue a memo of user %s: %s", request.user_id, exc)
+            self._alive.pop(request.key, None)
+            logger.error(
+                "could not queue a memo of user %s: %s", request.user_id, type(exc).__name__
+            )
             return NotHeard(Failure.TRANSCRIBE_FAILED)
+        self._jobs[request.key] = job_id
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll(), name="transcript results")
         try:
@@ -208,6 +227,9 @@ class TranscribeQueue:
             return NotHeard(Failure.TRANSCRIBE_FAILED)
         finally:
             self._waiting.pop(request.key, None)
+            self._alive.pop(request.key, None)
+            self._stopping.pop(request.key, None)
+            self._jobs.pop(request.key, None)
         logger.info(
             "job %s (user %s) answered after %.2f s", job_id, request.user_id,
             time.perf_counter() - started,
@@ -227,7 +249,31 @@ class TranscribeQueue:
                 await self._take()
             except Exception:
                 logger.exception("reading transcript results failed; trying again")
+            for key in self._due_to_let_go():
+                await self._let_go(key)
             await asyncio.sleep(POLL_SECONDS)
+
+    def _due_to_let_go(self) -> list[str]:
+        """Keys whose application has been stopping for STOP_GRACE seconds."""
+        now, due = time.monotonic(), []
+        for key, alive in list(self._alive.items()):
+            if alive():
+                continue
+            since = self._stopping.setdefault(key, now)
+            future = self._waiting.get(key)
+            if future is not None and not future.done() and now - since > STOP_GRACE:
+                due.append(key)
+        return due
+
+    async def _let_go(self, key: str) -> None:
+        """Cancels the job (first: the pool closes as soon as the wait ends), then the wait."""
+        job_id = self._jobs.get(key)
+        logger.info("job %s let go: the bot is stopping", job_id)
+        if job_id is not None:
+            await self._cancel(job_id)  # so no worker hears what nobody waits for
+        future = self._waiting.get(key)
+        if future is not None:
+            future.cancel()
 
     async def _take(self) -> None:
         async with self.db() as s, s.begin():

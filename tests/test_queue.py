@@ -132,3 +132,30 @@ async def test_a_spoken_reflection_answer_and_unheard_memos_go_through_the_queue
             assert "couldn't hear any words" in (await bob.next_message(timeout=60)).text
         assert app.bot_data.transcribe_queue is not None
         assert read_rows(database_url, "SELECT count(*) FROM transcript_results") == [(0,)]
+
+
+async def test_a_memo_waited_for_when_the_bot_stops_lands_once_after_the_restart(
+    server: TelegramTestServer, start_bot, database_kind: str, database_url: str, tmp_path: Path
+) -> None:
+    _postgres_only(database_kind)
+    alice = server.person(user_id=603)
+    async with start_bot(transcribe_backend="queue") as app:
+        alice.send_voice(FIXTURES / "speech_02.ogg")
+        placeholder = await alice.next_message()
+        assert "transcribing" in placeholder.text
+    # no worker ran: the stopping bot let the memo go (pending) and cancelled its job
+    [(status,)] = read_rows(database_url, "SELECT status FROM procrastinate_jobs")
+    assert status == "cancelled"
+
+    with workers(1, database_url=database_url, api_root=server.root, folder=tmp_path) as (w,):
+        assert await eventually(lambda: w.up, within=120), w.text()
+        async with start_bot(transcribe_backend="queue") as app:
+            edit = await alice.next_edit(timeout=60)  # the startup retry, through the queue
+            assert edit.message_id == placeholder.message_id
+            assert "Saved to your" in edit.text and edit.message.button_texts
+            [row] = await captures(app, 603)
+            assert (row.status, row.attempts) == (CaptureStatus.TRANSCRIBED, 2)
+            assert wer("speech_02.ogg", row.text or "") <= 0.3, row.text
+        assert w.count(": started (attempt") == 1  # the cancelled job was never run
+    edits = [p for p in server.calls("editMessageText") if int(p["chat_id"]) == 603]
+    assert len(edits) == 1
