@@ -3,8 +3,9 @@
 A capture, a reflection answer, a spoken situation and a spoken "how did it go?" all call
 `hear()`, with one set of limits: Telegram's own size and duration are checked before
 anything is downloaded (`precheck`), then the file is downloaded, decoded and transcribed in
-the engine's pool (bot/transcription.py), the audio is kept only when asked, and the result
-is typed: `Heard(text, seconds)` or `NotHeard(failure)`. Each `Failure` maps to one sentence
+the engine's pool (bot/transcription.py; with TRANSCRIBE_BACKEND=queue by a worker process,
+bot/workqueue.py, running the same `listen`), the audio is kept only when asked, and the
+result is typed: `Heard(text, seconds)` or `NotHeard(failure)`. Each `Failure` maps to one sentence
 in bot/texts.py (`failure_text`), in the words of the flow that asked.
 
 `hear()` shows "typing…" while it works and never raises for a memo that cannot be heard.
