@@ -5,8 +5,8 @@ A capture, a reflection answer, a spoken situation and a spoken "how did it go?"
 anything is downloaded (`precheck`), then the file is downloaded, decoded and transcribed in
 the engine's pool (bot/transcription.py; with TRANSCRIBE_BACKEND=queue by a worker process,
 bot/workqueue.py, running the same `listen`), the audio is kept only when asked, and the
-result is typed: `Heard(text, seconds)` or `NotHeard(failure)`. Each `Failure` maps to one sentence
-in bot/texts.py (`failure_text`), in the words of the flow that asked.
+result is typed: `Heard(text, seconds)` or `NotHeard(failure)`. Each `Failure` maps to one
+sentence in bot/texts.py (`failure_text`), in the words of the flow that asked.
 
 `hear()` shows "typing…" while it works and never raises for a memo that cannot be heard.
 Callers run it off the update loop (a task, or a `block=False` handler), so one person's
