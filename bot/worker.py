@@ -149,7 +149,7 @@ async def run_worker(settings: Settings) -> None:
                     update_heartbeat_interval=settings.queue_heartbeat_seconds,
                     stalled_worker_timeout=settings.queue_stalled_seconds,
                     fetch_job_polling_interval=settings.queue_heartbeat_seconds,
-                    delete_jobs="successful",
+                    delete_jobs="always",  # job rows (ids, file ids) go with their memo
                     install_signal_handlers=True,
                 )
             finally:

@@ -238,7 +238,8 @@ class TranscribeQueue:
 
     async def _cancel(self, job_id: int) -> None:
         try:
-            await self.app.job_manager.cancel_job_by_id_async(job_id, abort=True)
+            # a queued job is deleted; one being run is asked to stop (deleted when it ends)
+            await self.app.job_manager.cancel_job_by_id_async(job_id, abort=True, delete_job=True)
         except Exception as exc:
             logger.warning("could not cancel job %s: %s", job_id, type(exc).__name__)
 
