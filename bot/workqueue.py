@@ -14,6 +14,9 @@ In the bot one poller (`TranscribeQueue`) reads the results of every memo waited
 query every POLL_SECONDS, taking (deleting) each as it is read. A memo not answered within
 QUEUE_WAIT_SECONDS (no worker running, a long backlog) counts as a transient failure: its
 job is cancelled, the capture stays failed, and `/retry` or the startup retry defers it again.
+A stopping bot waits STOP_GRACE seconds more for results, then cancels the rest: their
+captures stay pending and the next start queues them again. Finished and cancelled jobs are
+deleted, so no job row (ids, file ids) outlives its memo.
 """
 
 from __future__ import annotations
