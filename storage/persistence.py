@@ -122,7 +122,9 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
         self._lock = asyncio.Lock()  # SQLite has one writer: write one row at a time
         # user_data as stored (its JSON; None or absent: no row) by user id, once
         # get_user_data read every row; None before that. Only this process writes those
-        # rows while it runs (/delete drops them through drop_user_data).
+        # rows while it runs (/delete drops them through drop_user_data), or, with replicas,
+        # only the replica holding the person, which read them again when it took them
+        # (`person_rows`, `remember_user_data`; bot/replicas.py).
         self._stored_user_data: dict[str, str | None] | None = None
 
     async def _sessionmaker(self) -> async_sessionmaker[AsyncSession] | None:
@@ -178,6 +180,25 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
                 select(ConversationState).where(ConversationState.name == name)
             )
             return list(result)
+
+    async def person_rows(self, user_id: int) -> list[ConversationState]:
+        """Every stored conversation state and the user_data of one person (bot/replicas.py)."""
+        maker = await self._sessionmaker()
+        assert maker is not None
+        async with maker() as session:
+            result = await session.scalars(
+                select(ConversationState).where(ConversationState.user_id == user_id)
+            )
+            return list(result)
+
+    def remember_user_data(self, user_id: int, state: str | None) -> None:
+        """Takes `state` (JSON; None: no row) as what is stored for this person's user_data."""
+        if self._stored_user_data is not None:
+            self._stored_user_data[str(user_id)] = state
+
+    async def forget_conversation(self, name: str, key: ConversationKey) -> None:
+        """Deletes one stored conversation state (one that timed out while nobody held it)."""
+        await self._write(name, _key_text(key), _key_user(key), None)
 
     # ---- conversations
 
