@@ -12,9 +12,9 @@ it has work for them:
 - holding is a PostgreSQL advisory lock per person (`pg_try_advisory_lock`, retried while
   another replica holds them) on one AUTOCOMMIT connection of the replica's own; a replica
   that takes a person it did not hold reloads their conversation states and user_data from
-  the database into the Application, and re-derives their conversation timeouts from the
-  rows (one past its timeout is ended at once; PTB timeout jobs it had for them are dropped,
-  since another replica may have moved the conversation on);
+  the database into the Application; for a conversation another replica wrote since, it
+  re-derives the timeout from the row (one past its timeout is ended at once; PTB's timeout
+  job it had is dropped, being older than the conversation's last step);
 - it lets go once it has handled every update of theirs it accepted (in order: PerPersonOrder)
   and any spoken answer still being heard (a `block=False` step) is done, after writing what
   changed (`Application.update_persistence`).
@@ -260,6 +260,8 @@ class Holds:
                     _drop_timeout_job(handler, key)
             timeout = conversation_timeouts.timeout_of(handler) or persistence.max_age
             for key, (state, changed) in mine.items():
+                if persistence.wrote_last(handler.name, key, changed):
+                    continue  # nobody changed it since: memory and PTB's timeout job stand
                 _drop_timeout_job(handler, key)
                 if state is None or changed + timeout <= now:
                     states.pop(key, None)
@@ -335,8 +337,9 @@ def _holding(callback: JobCallback[BotContext], person: int | None) -> JobCallba
         if holds is None or person is None:
             await callback(context)
             return
-        # taken afresh: the reload dropped this job from PTB's timeout_jobs and ended the
-        # conversation if it was due, so PTB's own check makes the callback a no-op
+        # taken afresh after another replica moved the conversation on: the reload dropped
+        # this job from PTB's timeout_jobs (so PTB's own check makes it a no-op) and ended the
+        # conversation if it was due; otherwise this job is still the conversation's timeout
         async with holds.turn(person):
             await callback(context)
 

@@ -126,6 +126,9 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
         # only the replica holding the person, which read them again when it took them
         # (`person_rows`, `remember_user_data`; bot/replicas.py).
         self._stored_user_data: dict[str, str | None] | None = None
+        # when this process last wrote each conversation row it still has: (name, key) ->
+        # updated_at; a row with another time was written since by another replica
+        self._written: dict[tuple[str, str], datetime] = {}
 
     async def _sessionmaker(self) -> async_sessionmaker[AsyncSession] | None:
         if self.services.sessionmaker is None:
@@ -155,13 +158,14 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
                             )
                         )
                     else:
+                        written = utcnow()
                         await session.merge(
                             ConversationState(
                                 name=name,
                                 key=key,
                                 user_id=user_id,
                                 state=state,
-                                updated_at=utcnow(),
+                                updated_at=written,
                             )
                         )
             except SQLAlchemyError as exc:
@@ -171,6 +175,11 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
                 return
             if known is not None:
                 known[key] = state
+            if name != USER_DATA:
+                if state is None:
+                    self._written.pop((name, key), None)
+                else:
+                    self._written[(name, key)] = written
 
     async def _rows(self, name: str) -> list[ConversationState]:
         maker = await self._sessionmaker()
@@ -190,6 +199,10 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
                 select(ConversationState).where(ConversationState.user_id == user_id)
             )
             return list(result)
+
+    def wrote_last(self, name: str, key: ConversationKey, updated_at: datetime) -> bool:
+        """True when the stored row of this conversation is the one this process wrote."""
+        return self._written.get((name, _key_text(key))) == updated_at
 
     def remember_user_data(self, user_id: int, state: str | None) -> None:
         """Takes `state` (JSON; None: no row) as what is stored for this person's user_data."""
