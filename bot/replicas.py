@@ -159,6 +159,10 @@ class Holds:
         self._waiting.add(task)
         task.add_done_callback(self._waiting.discard)
 
+    def holding(self) -> int:
+        """People this replica holds or is taking right now (tests, logs)."""
+        return len(self._people)
+
     @contextlib.asynccontextmanager
     async def turn(self, person: int) -> AsyncIterator[bool]:
         """Runs a job about `person` in their order here, holding them; yields `fresh`."""

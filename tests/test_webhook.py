@@ -12,20 +12,24 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from telegram import Update
 
 from bot.app import build_application
 from bot.config import Settings
 from bot.context import BetweenApp, Services
+from bot.replicas import holds_of
 from bot.texts import DAY_NAMES
-from storage.models import Capture, User
+from handlers import settings as settings_flow
+from storage.models import Capture, ConversationState, User
+from storage.sessions import utcnow
 from tests.support.eventually import eventually
+from tests.support.rows import add_user, db_of
 from tests.support.telegram_server import TelegramTestServer
 
 SECRET = "between-webhook_secret-123"
@@ -93,6 +97,13 @@ async def test_webhook_refuses_requests_without_the_secret_token(
             texts = list(await s.scalars(select(Capture.text)))
             count = await s.scalar(select(func.count()).select_from(Capture))
         assert texts == ["real words"] and count == 1
+
+
+def held(app: BetweenApp) -> int:
+    """How many people the replica holds now (it wrote what they changed once it let go)."""
+    holds = holds_of(app)
+    assert holds is not None
+    return holds.holding()
 
 
 def local_url(port: int) -> str:
@@ -195,3 +206,45 @@ async def test_two_replicas_behind_one_url_keep_a_persons_conversation_in_order(
         assert sorted((row[0], row[1]) for row in rows) == expected
         backends = {a.backend for a in server.delivery.attempts if a.chat_id in range(300, 308)}
         assert backends == {local_url(p) for p in ports}
+
+
+async def test_a_conversation_past_its_timeout_is_ended_by_whichever_replica_takes_the_person(
+    server: TelegramTestServer, make_settings, transcriber, database_kind: str
+) -> None:
+    if database_kind != "postgresql":
+        pytest.skip("PostgreSQL only: replicas share one database (SQLite is one process)")
+    ports = free_port(), free_port()
+    server.route_webhook(PUBLIC_URL, *(local_url(p) for p in ports))
+    settings = make_settings(webhook_url=PUBLIC_URL, webhook_secret=SECRET)
+    async with (
+        webhook_bot(settings, transcriber, ports[0]) as first,
+        webhook_bot(settings, transcriber, ports[1]) as second,
+    ):
+        await add_user(db_of(first), 811, tz="Europe/Berlin")
+        person = server.person(user_id=811)
+        person.command("settings")  # replica A
+        menu = await person.next_message()
+        person.press("Time zone", menu)  # replica B asks
+        assert "Send a city" in (await person.next_message()).text
+        assert await eventually(lambda: not any(held(app) for app in (first, second)))
+        # the question has been open longer than its timeout (no replica's job fired yet)
+        async with db_of(first)() as s, s.begin():
+            await s.execute(
+                update(ConversationState)
+                .where(ConversationState.name == "settings")
+                .values(updated_at=utcnow() - settings_flow.TIMEOUT - timedelta(minutes=1))
+            )
+        person.send_text("tokyo")  # replica A: takes the person, finds the question expired
+        card = await person.next_message()
+        assert "tokyo" in card.text and "Saved" in card.text  # kept as a capture
+        async with db_of(first)() as s:
+            user = await s.get(User, 811)
+            states = await s.scalar(
+                select(func.count())
+                .select_from(ConversationState)
+                .where(ConversationState.name == "settings")
+            )
+        assert user is not None and user.timezone == "Europe/Berlin"
+        assert states == 0
+        landed = [a.backend for a in server.delivery.attempts if a.chat_id == 811]
+        assert landed == [local_url(p) for p in (*ports, ports[0])]
