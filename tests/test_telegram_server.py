@@ -441,7 +441,7 @@ async def backend(statuses: list[int]) -> AsyncIterator[tuple[str, list[tuple[in
 
 
 async def test_webhook_needs_https(srv: TelegramTestServer, bot: Bot) -> None:
-    with pytest.raises(BadRequest, match="(?i)https url must be provided"):
+    with pytest.raises(BadRequest, match=r"(?i)https url must be provided"):
         await bot.set_webhook("http://between.example/hook")
 
 
