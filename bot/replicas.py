@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from telegram import Update
 from telegram.ext import ConversationHandler, Job, JobQueue
 from telegram.ext._handlers.conversationhandler import PendingState  # PTB has no public name
@@ -81,7 +81,8 @@ class Holds:
         self.enabled = False
         self.application: BetweenApp | None = None
         self._people: dict[int, _Held] = {}
-        self._connection: AsyncConnection | None = None
+        self._engine: AsyncEngine | None = None
+        self._connection: AsyncConnection | None = None  # opened on first use, again if lost
         self._connection_lock = asyncio.Lock()  # one statement at a time on the connection
         self.order: PerPersonOrder | None = None  # set by PerPersonOrder: the jobs' turn
         self._waiting: set[asyncio.Task[None]] = set()  # letting go once an answer is heard
@@ -93,8 +94,7 @@ class Holds:
         engine = application.bot_data.engine
         if engine is None or engine.dialect.name != "postgresql":
             return
-        connection = await engine.connect()
-        self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        self._engine = engine
         self.enabled = True
 
     async def stop(self) -> None:
@@ -191,10 +191,22 @@ class Holds:
         wait = FIRST_WAIT
         while True:
             async with self._connection_lock:
-                assert self._connection is not None
-                got = await self._connection.scalar(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(person)}
-                )
+                if self._connection is None:
+                    assert self._engine is not None
+                    connection = await self._engine.connect()
+                    self._connection = await connection.execution_options(
+                        isolation_level="AUTOCOMMIT"
+                    )
+                try:
+                    got = await self._connection.scalar(
+                        text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(person)}
+                    )
+                except SQLAlchemyError:
+                    # a lost connection took every lock it held along: start on a new one
+                    with contextlib.suppress(SQLAlchemyError):
+                        await self._connection.close()
+                    self._connection = None
+                    raise
             if got:
                 return
             await asyncio.sleep(wait)  # another replica holds them: it lets go soon

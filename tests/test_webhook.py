@@ -26,7 +26,7 @@ from bot.context import BetweenApp, Services
 from bot.replicas import holds_of
 from bot.texts import DAY_NAMES
 from handlers import settings as settings_flow
-from storage.models import Capture, ConversationState, User
+from storage.models import Capture, ConversationState, Reflection, ReflectionStatus, User
 from storage.sessions import utcnow
 from tests.support.eventually import eventually
 from tests.support.rows import add_user, db_of
@@ -248,3 +248,43 @@ async def test_a_conversation_past_its_timeout_is_ended_by_whichever_replica_tak
         assert states == 0
         landed = [a.backend for a in server.delivery.attempts if a.chat_id == 811]
         assert landed == [local_url(p) for p in (*ports, ports[0])]
+
+
+async def test_a_reflection_goes_on_whichever_replica_each_answer_lands_on(
+    server: TelegramTestServer, make_settings, transcriber, database_kind: str
+) -> None:
+    if database_kind != "postgresql":
+        pytest.skip("PostgreSQL only: replicas share one database (SQLite is one process)")
+    ports = free_port(), free_port()
+    server.route_webhook(PUBLIC_URL, *(local_url(p) for p in ports))
+    settings = make_settings(webhook_url=PUBLIC_URL, webhook_secret=SECRET)
+    async with (
+        webhook_bot(settings, transcriber, ports[0]) as first,
+        webhook_bot(settings, transcriber, ports[1]),
+    ):
+        alice = server.person(user_id=401, first_name="Alice")
+        alice.send_text("I don't have to earn rest.")  # A: the person and today's session
+        assert "earn rest" in (await alice.next_message()).text
+        alice.command("reflect")  # B: the cue, the how-to line, question 1
+        opening = [(await alice.next_message()).text for _ in range(3)]
+        assert "What was the thing?" in opening[2]
+        alice.send_text("rest is not a prize")  # A
+        assert "Why does it matter" in (await alice.next_message()).text
+        alice.send_text("i stop working until i collapse")  # B
+        assert "What does the changed version of me do" in (await alice.next_message()).text
+        alice.send_text("I take Sunday afternoon off")  # A
+        review = await alice.next_message()
+        paragraph = (
+            "Rest is not a prize. I stop working until i collapse. I take Sunday afternoon off."
+        )
+        assert paragraph in review.text
+        alice.press("✓ Save", review)  # B
+        card = await alice.next_message()
+        assert card.text.endswith(paragraph)
+        await alice.next_message()  # the offer to set a moment
+        assert await alice.no_message_within(0.5)
+        async with db_of(first)() as s:
+            saved = list(await s.scalars(select(Reflection)))
+        assert [(r.status, r.paragraph) for r in saved] == [(ReflectionStatus.SAVED, paragraph)]
+        landed = [a.backend for a in server.delivery.attempts if a.chat_id == 401]
+        assert landed == [local_url(ports[n % 2]) for n in range(6)]
