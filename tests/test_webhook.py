@@ -13,6 +13,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -35,6 +36,7 @@ from tests.support.telegram_server import TelegramTestServer
 SECRET = "between-webhook_secret-123"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PUBLIC_URL = "https://between.example/telegram"
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def free_port() -> int:
@@ -288,3 +290,32 @@ async def test_a_reflection_goes_on_whichever_replica_each_answer_lands_on(
         assert [(r.status, r.paragraph) for r in saved] == [(ReflectionStatus.SAVED, paragraph)]
         landed = [a.backend for a in server.delivery.attempts if a.chat_id == 401]
         assert landed == [local_url(ports[n % 2]) for n in range(6)]
+
+
+async def test_a_spoken_answer_heard_on_one_replica_is_confirmed_on_the_other(
+    server: TelegramTestServer, make_settings, transcriber, database_kind: str
+) -> None:
+    if database_kind != "postgresql":
+        pytest.skip("PostgreSQL only: replicas share one database (SQLite is one process)")
+    ports = free_port(), free_port()
+    server.route_webhook(PUBLIC_URL, *(local_url(p) for p in ports))
+    settings = make_settings(webhook_url=PUBLIC_URL, webhook_secret=SECRET)
+    async with (
+        webhook_bot(settings, transcriber, ports[0]) as first,
+        webhook_bot(settings, transcriber, ports[1]),
+    ):
+        bob = server.person(user_id=402, first_name="Bob")
+        bob.command("reflect")  # A
+        opening = [(await bob.next_message()).text for _ in range(3)]
+        assert "What was the thing?" in opening[2]
+        bob.send_voice(FIXTURES / "speech_03.ogg")  # B hears it (a block=False step)
+        heard = await bob.next_message(timeout=60)
+        assert heard.text.startswith("I heard:")
+        bob.press("✓ Yes", heard)  # A: waits until B has heard it and let go, then reads it
+        assert "Why does it matter" in (await bob.next_message()).text
+        assert await bob.no_message_within(0.5)
+        async with db_of(first)() as s:
+            (draft,) = list(await s.scalars(select(Reflection)))
+        assert draft.step == 2 and draft.answer_what and "say no" in draft.answer_what.lower()
+        landed = [a.backend for a in server.delivery.attempts if a.chat_id == 402]
+        assert landed == [local_url(ports[n % 2]) for n in range(3)]
