@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.context import BetweenApp, BotContext, Services
 from bot.keys import ensure_canary, verify_key
 from bot.ordering import PerPersonOrder
+from bot.replicas import HoldingJobQueue, HoldingQueue, Holds
 from bot.retry import RetryingRateLimiter
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.encrypted import TextCipher
@@ -92,6 +93,10 @@ async def post_init(application: BetweenApp) -> None:
     """Opens shared clients, then catches up with what happened while the bot was down."""
     services = application.bot_data
     await open_database(services)
+    if isinstance(application.update_processor, PerPersonOrder):
+        holds = application.update_processor.holds
+        if holds is not None:
+            await holds.start(application)  # on PostgreSQL: replicas hold people (replicas.py)
     await load_transcriber(services)
     await register_commands(application)
     if isinstance(application.persistence, DatabasePersistence):
@@ -137,8 +142,12 @@ async def persist_now(update: Update, context: BotContext) -> None:
 
 
 async def post_shutdown(application: BetweenApp) -> None:
-    """Closes the database and releases the Whisper model."""
+    """Lets go of held people, closes the database and releases the Whisper model."""
     services = application.bot_data
+    if isinstance(application.update_processor, PerPersonOrder):
+        holds = application.update_processor.holds
+        if holds is not None:
+            await holds.stop()
     if services.transcriber is not None:
         services.transcriber.close()
     if services.transcribe_queue is not None:
@@ -188,6 +197,7 @@ def build_application(
     root = settings.telegram_api_base_url
     # PTB asks for a bot_data class to instantiate; this factory hands out the one Services
     context_types = ContextTypes(context=BotContext, bot_data=lambda: services)  # type: ignore[call-overload]
+    holds = Holds()  # on only with PostgreSQL, where replicas may share the database
     # PTB's builder types its result generically; it is built with exactly BetweenApp's parts
     application = cast(
         "BetweenApp",
@@ -197,7 +207,9 @@ def build_application(
         .base_file_url(f"{root}/file/bot")
         .context_types(context_types)
         .rate_limiter(RetryingRateLimiter(max_retries=3))
-        .concurrent_updates(PerPersonOrder())  # people in parallel, each in order
+        .concurrent_updates(PerPersonOrder(holds=holds))  # people in parallel, each in order
+        .update_queue(HoldingQueue(holds))  # a replica takes the person before accepting
+        .job_queue(HoldingJobQueue())  # conversation timeouts run holding their person
         .post_init(post_init_and_freeze if freeze_heap else post_init)
         .post_shutdown(post_shutdown)
         .persistence(persistence)

@@ -62,34 +62,68 @@ def restore(application: BetweenApp, persistence: DatabasePersistence) -> int:
     job_queue = application.job_queue
     if job_queue is None:
         return 0
-    now = datetime.now(UTC)
     count = 0
     for handler in conversations(application):
-        timeout = timeout_of(handler)
-        if not (handler.persistent and handler.name and timeout):
+        if not (handler.persistent and handler.name and timeout_of(handler)):
             continue
         for key, changed in persistence.resumed.get(handler.name, {}).items():
-            due = max(now, changed.replace(tzinfo=UTC) + timeout)
-            job_queue.run_once(
-                _expire,
-                when=due,
-                data=(handler, key),
-                name=f"conversation-timeout:{handler.name}",
-                job_kwargs={"misfire_grace_time": None},
-            )
+            schedule(application, handler, key, changed)
             count += 1
     if count:
         logger.info("%d resumed conversations have their timeout again", count)
     return count
 
 
+def schedule(
+    application: BetweenApp, handler: Conversation, key: ConversationKey, changed: datetime
+) -> None:
+    """Ends the conversation at `changed` (naive UTC) plus its timeout, unless it goes on.
+
+    One such job per conversation key: scheduling again replaces it.
+    """
+    job_queue = application.job_queue
+    timeout = timeout_of(handler)
+    if job_queue is None or timeout is None:
+        return
+    name = f"conversation-timeout:{handler.name}:{list(key)}"  # the APScheduler id: replaced
+    job_queue.run_once(
+        _expire,
+        when=max(datetime.now(UTC), changed.replace(tzinfo=UTC) + timeout),
+        data=(handler, key),
+        name=name,
+        job_kwargs={"id": name, "replace_existing": True, "misfire_grace_time": None},
+    )
+
+
 async def _expire(context: BotContext) -> None:
-    """Ends a resumed conversation nobody touched since the restart."""
+    """Ends a resumed conversation nobody touched since the restart.
+
+    With replicas (bot/replicas.py) it runs holding the person: a replica that takes the
+    person afresh has just re-derived this conversation from its row (ended it if due, else
+    scheduled this again for when it is), so only a replica that held them already decides.
+    """
     job = context.job
     if job is None or not isinstance(job.data, tuple):
         return
     handler, key = job.data
-    end(handler, key)
+    from bot.replicas import holds_of  # bot.replicas imports this module
+
+    holds = holds_of(context.application)
+    person = key_person(key)
+    if holds is None or person is None:
+        end(handler, key)
+        return
+    async with holds.turn(person) as fresh:
+        if not fresh:
+            end(handler, key)
+
+
+def key_person(key: ConversationKey) -> int | None:
+    """The person of a (chat_id, user_id) key: its last integer part (private chats: the same)."""
+    for part in reversed(key):
+        if isinstance(part, int):
+            return part
+    return None
 
 
 def end(handler: Conversation, key: ConversationKey) -> bool:

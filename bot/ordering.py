@@ -7,16 +7,24 @@ FIFO `asyncio.Lock` per person: PTB starts the updates' tasks in arrival order, 
 waiters are woken in the order they queued, so a person's messages are handled (and their
 conversation states advance) exactly in the order they were sent. Updates without a person
 (none reach the flows: the access guard stops them) run unserialized.
+
+With replicas on PostgreSQL (bot/replicas.py) an update also runs while this replica holds
+its person (taken when the update was accepted), so one person's updates are handled by one
+replica at a time, in the order Telegram sent them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any
+import contextlib
+from collections.abc import AsyncIterator, Awaitable
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+if TYPE_CHECKING:
+    from bot.replicas import Holds
 
 MAX_CONCURRENT_UPDATES = 64
 
@@ -24,10 +32,15 @@ MAX_CONCURRENT_UPDATES = 64
 class PerPersonOrder(BaseUpdateProcessor):
     """Concurrent across people, in order within one person (keyed by user, else chat)."""
 
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+    def __init__(
+        self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES, holds: Holds | None = None
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # how many updates hold or wait for each lock
+        self.holds = holds  # replicas: the person is held across replicas too (bot/replicas.py)
+        if holds is not None:
+            holds.order = self
 
     @staticmethod
     def key(update: object) -> int | None:
@@ -45,11 +58,24 @@ class PerPersonOrder(BaseUpdateProcessor):
         if key is None:
             await coroutine
             return
+        holds = self.holds if self.holds is not None and self.holds.enabled else None
+        if holds is not None and not holds.take_accepted(update):
+            await holds.acquire(key)  # not through the queue (process_update called directly)
+        try:
+            async with self.turn(key):
+                await coroutine
+        finally:
+            if holds is not None:
+                await holds.release_when_heard(key)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, key: int) -> AsyncIterator[None]:
+        """This person's turn: after everything of theirs that came before, alone."""
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                yield
         finally:
             self._users[key] -= 1
             if not self._users[key]:  # nobody else queued for this person: forget the lock

@@ -122,8 +122,13 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
         self._lock = asyncio.Lock()  # SQLite has one writer: write one row at a time
         # user_data as stored (its JSON; None or absent: no row) by user id, once
         # get_user_data read every row; None before that. Only this process writes those
-        # rows while it runs (/delete drops them through drop_user_data).
+        # rows while it runs (/delete drops them through drop_user_data), or, with replicas,
+        # only the replica holding the person, which read them again when it took them
+        # (`person_rows`, `remember_user_data`; bot/replicas.py).
         self._stored_user_data: dict[str, str | None] | None = None
+        # when this process last wrote each conversation row it still has: (name, key) ->
+        # updated_at; a row with another time was written since by another replica
+        self._written: dict[tuple[str, str], datetime] = {}
 
     async def _sessionmaker(self) -> async_sessionmaker[AsyncSession] | None:
         if self.services.sessionmaker is None:
@@ -153,13 +158,14 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
                             )
                         )
                     else:
+                        written = utcnow()
                         await session.merge(
                             ConversationState(
                                 name=name,
                                 key=key,
                                 user_id=user_id,
                                 state=state,
-                                updated_at=utcnow(),
+                                updated_at=written,
                             )
                         )
             except SQLAlchemyError as exc:
@@ -169,6 +175,11 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
                 return
             if known is not None:
                 known[key] = state
+            if name != USER_DATA:
+                if state is None:
+                    self._written.pop((name, key), None)
+                else:
+                    self._written[(name, key)] = written
 
     async def _rows(self, name: str) -> list[ConversationState]:
         maker = await self._sessionmaker()
@@ -178,6 +189,29 @@ class DatabasePersistence(BasePersistence[PersonData, dict[Any, Any], Any]):
                 select(ConversationState).where(ConversationState.name == name)
             )
             return list(result)
+
+    async def person_rows(self, user_id: int) -> list[ConversationState]:
+        """Every stored conversation state and the user_data of one person (bot/replicas.py)."""
+        maker = await self._sessionmaker()
+        assert maker is not None
+        async with maker() as session:
+            result = await session.scalars(
+                select(ConversationState).where(ConversationState.user_id == user_id)
+            )
+            return list(result)
+
+    def wrote_last(self, name: str, key: ConversationKey, updated_at: datetime) -> bool:
+        """True when the stored row of this conversation is the one this process wrote."""
+        return self._written.get((name, _key_text(key))) == updated_at
+
+    def remember_user_data(self, user_id: int, state: str | None) -> None:
+        """Takes `state` (JSON; None: no row) as what is stored for this person's user_data."""
+        if self._stored_user_data is not None:
+            self._stored_user_data[str(user_id)] = state
+
+    async def forget_conversation(self, name: str, key: ConversationKey) -> None:
+        """Deletes one stored conversation state (one that timed out while nobody held it)."""
+        await self._write(name, _key_text(key), _key_user(key), None)
 
     # ---- conversations
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
+from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -28,6 +30,7 @@ from telegram.ext import (
 
 from tests.support.eventually import eventually
 from tests.support.telegram_server import TelegramTestServer
+from tests.support.webhook_delivery import HEADER as WEBHOOK_HEADER
 
 TOKEN = "123456:TEST-server-token"
 
@@ -408,3 +411,72 @@ async def test_real_application_polls_and_replies(srv: TelegramTestServer) -> No
         finally:
             await app.updater.stop()
             await app.stop()
+
+
+# --------------------------------------------------------------------------- webhook delivery
+
+
+@asynccontextmanager
+async def backend(statuses: list[int]) -> AsyncIterator[tuple[str, list[tuple[int, str | None]]]]:
+    """A local http endpoint recording (update_id, secret header); answers `statuses` in turn,
+    then 200."""
+    seen: list[tuple[int, str | None]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.append((body["update_id"], request.headers.get(WEBHOOK_HEADER)))
+        return web.Response(status=statuses.pop(0) if statuses else 200)
+
+    app = web.Application()
+    app.router.add_post("/hook", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/hook", seen
+    finally:
+        await runner.cleanup()
+
+
+async def test_webhook_needs_https(srv: TelegramTestServer, bot: Bot) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)https url must be provided"):
+        await bot.set_webhook("http://between.example/hook")
+
+
+async def test_webhook_delivery_posts_with_the_secret_and_retries_until_accepted(
+    srv: TelegramTestServer, bot: Bot
+) -> None:
+    alice = srv.person(user_id=101, first_name="Alice")
+    async with backend([500, 502]) as (url, seen):
+        srv.route_webhook("https://between.example/hook", url)
+        await bot.set_webhook("https://between.example/hook", secret_token="s3cret")
+        first = alice.send_text("one")
+        second = alice.send_text("two")
+        assert await eventually(lambda: len(seen) == 4)
+        # refused twice, then accepted; the chat's next update only after that
+        assert [u for u, _ in seen] == [first.update_id] * 3 + [second.update_id]
+        assert {secret for _, secret in seen} == {"s3cret"}
+        assert await eventually(lambda: not srv.pending_updates)
+        assert [a.status for a in srv.delivery.attempts] == [500, 502, 200, 200]
+        with pytest.raises(Conflict):
+            await bot.get_updates()
+
+
+async def test_webhook_delivery_takes_backends_in_turn_one_update_per_chat_in_flight(
+    srv: TelegramTestServer, bot: Bot
+) -> None:
+    people = [srv.person(user_id=100 + n, first_name=f"P{n}") for n in range(3)]
+    async with backend([]) as (one, seen_one), backend([]) as (two, seen_two):
+        srv.route_webhook("https://between.example/hook", one, two)
+        for n in range(3):
+            for person in people:
+                person.send_text(f"{n}")
+        await bot.set_webhook("https://between.example/hook")
+        assert await eventually(lambda: len(seen_one) + len(seen_two) == 9)
+        assert seen_one and seen_two
+        assert {secret for _, secret in seen_one + seen_two} == {None}
+        for person in people:
+            delivered = [a.update_id for a in srv.delivery.attempts if a.chat_id == person.user_id]
+            assert delivered == sorted(delivered)  # each chat's updates in the order sent

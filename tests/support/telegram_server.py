@@ -2,7 +2,9 @@
 
 The bot under test talks to it exactly as to api.telegram.org (PTB's own HTTPXRequest), so
 tests exercise the real request, retry and parsing code. The server keeps what the bot sent per
-chat, hands out updates through long polling, mimics Telegram's validation where bots commonly
+chat, hands out updates through long polling or, once setWebhook was called, POSTs them to the
+webhook as Telegram does (tests/support/webhook_delivery.py: `route_webhook` says which local
+addresses the public https URL leads to), mimics Telegram's validation where bots commonly
 trip (parse errors, "message is not modified", 64-byte callback data, 20 MB getFile limit), and
 can inject faults (429, 5xx, delays, dropped connections, unsupported methods).
 
@@ -32,6 +34,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from .webhook_delivery import WebhookDelivery
 
 if TYPE_CHECKING:
     from .person import Person
@@ -581,6 +585,9 @@ class TelegramTestServer:
         self._signal = _Signal()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self.delivery = WebhookDelivery(
+            self._deliverable, self._accepted, self.wait_for, self.notify
+        )
         self._handlers: dict[str, tuple[str, Callable[..., Any]]] = {}
         for name in self.API_METHODS:
             handler = getattr(self, f"_api_{_snake(name)}", None)
@@ -608,6 +615,7 @@ class TelegramTestServer:
         """Ends pending long polls at once so shutdown never waits for their timeout."""
         self._closing.set()
         self._signal.notify()
+        await self.delivery.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -707,6 +715,17 @@ class TelegramTestServer:
         self._updates.append(update)
         self.notify()
         return update
+
+    def route_webhook(self, public_url: str, *backends: str) -> None:
+        """Where POSTs to the public https webhook URL really go: these local http addresses,
+        taken in turn (a TLS-terminating load balancer in front of one or more replicas)."""
+        self.delivery.route(public_url, *backends)
+
+    def _accepted(self, update: JSONDict) -> None:
+        """A webhook answered 2xx: the update is delivered and leaves the queue."""
+        self._updates = [u for u in self._updates if u is not update]
+        self._delivered_upto = max(self._delivered_upto, int(update["update_id"]))
+        self.notify()
 
     @property
     def pending_updates(self) -> list[JSONDict]:
@@ -1329,15 +1348,22 @@ class TelegramTestServer:
         return self.bot_commands(params.get("scope"), params.get("language_code") or "")
 
     def _api_set_webhook(self, params: JSONDict, files: dict[str, UploadedFile]) -> bool:
-        if not params.get("url"):
+        url = str(params.get("url") or "")
+        if not url.startswith("https://"):
             raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         self.webhook = dict(params)
+        if params.get("allowed_updates") is not None:
+            self._allowed_updates = list(params["allowed_updates"])
         if _as_bool(params.get("drop_pending_updates")):
             self._updates.clear()
+        secret = params.get("secret_token")
+        self.delivery.set(url, str(secret) if secret else None)
+        self.notify()
         return True
 
     def _api_delete_webhook(self, params: JSONDict, files: dict[str, UploadedFile]) -> bool:
         self.webhook = {"url": ""}
+        self.delivery.set("", None)
         if _as_bool(params.get("drop_pending_updates")):
             self._updates.clear()
         return True
