@@ -190,9 +190,7 @@ async def burst(
             words = sentence(person.user_id, n)
             person.send_text(words)
         queued.append((time.time(), n < 0))
-        waits.append(
-            asyncio.ensure_future(arrival(server, person.user_id, since, words))
-        )
+        waits.append(asyncio.ensure_future(arrival(server, person.user_id, since, words)))
     arrived = await asyncio.gather(*waits)
     took = [(t - sent, is_memo) for t, (sent, is_memo) in zip(arrived, queued, strict=True)]
     first = min(sent for sent, _ in queued)

@@ -4,7 +4,8 @@
 
 faster-whisper with the bundled tiny.en, int8, beam 5, VAD, one worker thread; a voice memo
 is answered with its transcript, /recall with a fixed paragraph, a sentence with itself
-(bench/burst.py). Long polling, concurrent updates (what a minimal bot does so that one memo does not hold up everybody else).
+(bench/burst.py). Long polling, concurrent updates (what a minimal bot does so that one
+memo does not hold up everybody else).
 """
 
 import asyncio
