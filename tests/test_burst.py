@@ -69,7 +69,9 @@ async def test_a_burst_of_forty_people_is_stored_and_answered_once_each(
     assert stored == Counter((user_id, text) for text, user_id in expected.items())
     memos = {row.user_id: row for row in rows if row.kind == CaptureKind.VOICE}
     assert sorted(memos) == [p.user_id for p in people[: len(MEMOS)]]
-    for (person, name), transcript in zip(zip(people, MEMOS, strict=False), transcripts()):
+    for (person, name), transcript in zip(
+        zip(people, MEMOS, strict=False), transcripts(), strict=True
+    ):
         row = memos[person.user_id]
         assert row.status == CaptureStatus.TRANSCRIBED and row.text == transcript
         assert transcript is not None and wer(name, transcript) <= 0.3, transcript
