@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.context import BetweenApp, BotContext, Services
 from bot.keys import ensure_canary, verify_key
 from bot.ordering import PerPersonOrder
-from bot.retry import RetryingRateLimiter
+from bot.retry import FanOutJobQueue, RetryingRateLimiter
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.encrypted import TextCipher
 from storage.persistence import DatabasePersistence
@@ -179,7 +179,8 @@ def build_application(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .context_types(context_types)
-        .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .rate_limiter(RetryingRateLimiter(max_retries=3))  # answers outside the 30/s budget
+        .job_queue(FanOutJobQueue())  # jobs within it
         .concurrent_updates(PerPersonOrder())  # people in parallel, each in order
         .post_init(post_init_and_freeze if freeze_heap else post_init)
         .post_shutdown(post_shutdown)

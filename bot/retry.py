@@ -12,9 +12,9 @@ Telegram's ~30 messages a second is a budget for bulk notifications to many peop
 to a person's own update are bounded by what people send (and by the flood guard), so they
 skip that overall budget: 200 answers queued behind it took 6.7 s at least (bench/burst.py).
 `PerPersonOrder` runs each update inside `answering()`, and tasks it starts (a memo's
-transcript) inherit that; scheduled fan-out (pings, prompts, digests) runs outside it and
-keeps 30/s (bench/fanout.py). Group limits, a 429's pause of every send and its retries
-apply to answers too.
+transcript) inherit that; scheduled fan-out (pings, prompts, digests) runs outside it
+(`FanOutJobQueue`) and keeps 30/s (bench/fanout.py). Group limits, a 429's pause of every
+send and its retries apply to answers too.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from telegram.error import BadRequest, NetworkError, TimedOut
-from telegram.ext import AIORateLimiter
+from telegram.ext import AIORateLimiter, Job, JobQueue
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +38,10 @@ _answering: ContextVar[bool] = ContextVar("answering", default=False)
 
 
 @contextlib.contextmanager
-def answering() -> Iterator[None]:
-    """Marks what runs inside, and the tasks it starts, as answering an incoming update."""
-    token = _answering.set(True)
+def answering(yes: bool = True) -> Iterator[None]:
+    """Marks what runs inside, and the tasks it starts, as answering an incoming update (or,
+    with False, as not: a job whose timer was started while answering)."""
+    token = _answering.set(yes)
     try:
         yield
     finally:
@@ -55,6 +56,20 @@ def outside_budget(data: dict[str, Any]) -> bool:
     with contextlib.suppress(TypeError, ValueError):
         return chat_id is not None and int(chat_id) > 0
     return False
+
+
+class FanOutJobQueue(JobQueue[Any]):
+    """A JobQueue whose jobs always send within the budget.
+
+    A job's task copies the context of whatever woke APScheduler's timer, which is an update's
+    when a handler added or changed a job: without this, 10,000 pings due at once could run
+    as answers.
+    """
+
+    @staticmethod
+    async def job_callback(job_queue: JobQueue[Any], job: Job[Any]) -> None:
+        with answering(False):
+            await JobQueue.job_callback(job_queue, job)
 
 
 class RetryingRateLimiter(AIORateLimiter):

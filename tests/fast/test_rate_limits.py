@@ -9,7 +9,7 @@ from typing import Any
 from telegram import Chat, Message, Update, User
 
 from bot.ordering import PerPersonOrder
-from bot.retry import RetryingRateLimiter, answering
+from bot.retry import FanOutJobQueue, RetryingRateLimiter, answering, outside_budget
 
 BUDGET = 2  # sends a minute: the third one outside an answer waits for the next minute
 
@@ -61,3 +61,19 @@ async def test_every_update_is_handled_as_an_answer() -> None:
 
     await PerPersonOrder().do_process_update(Update(1, message=message), handled())
     assert marks == [True]
+
+
+async def test_a_job_started_while_answering_sends_within_the_budget() -> None:
+    seen: list[bool] = []
+
+    class Job:
+        async def run(self, application: object) -> None:
+            seen.append(outside_budget({"chat_id": 101}))
+
+    class Queue:
+        application = None
+
+    with answering():  # as when a handler's add_job woke APScheduler's timer
+        await FanOutJobQueue.job_callback(Queue(), Job())
+        seen.append(outside_budget({"chat_id": 101}))
+    assert seen == [False, True]
