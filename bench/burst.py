@@ -22,7 +22,7 @@ all runs of that bot; "all" is the median over runs of the time to the run's las
     peer        bench/latency_peer.py: a minimal PTB bot (concurrent updates, no limiter, no
                 database) that echoes each sentence and transcribes memos with the same engine
 
-Prints one table; asserts nothing. About 30 s per bot and run on two idle cores.
+Prints one table; asserts nothing. About 10 s per bot and run (3 runs of 3 bots: ~1.5 min).
 """
 
 from __future__ import annotations
