@@ -95,13 +95,16 @@ lint: $(VENV)/.installed-dev
 # idle CPU and RSS) next to a minimal PTB bot with the same engine, ~1.5 min;
 # fanout.py: 10,000 people's pings due in the same minute through the real bot and the test
 # server (about 25 minutes: the bot sends at Telegram's 30 messages/s), and memory per
-# scheduled job at 10,000 and 100,000 jobs.
+# scheduled job at 10,000 and 100,000 jobs;
+# burst.py: 40 people send 5 sentences each within a second (4 a memo too): reply latency of
+# the bot, of the bot with every answer in the 30 msg/s budget, and of a minimal PTB bot, ~1.5 min.
 # The figures and the machine they came from are in bench/RESULTS.md.
 bench: $(VENV)/.installed-dev $(OPENAI_VENV)/.installed-openai
 	$(PY) bench/engines.py --openai-python $(OPENAI_PY)
 	$(PY) bench/loop_stall.py
 	$(PY) bench/latency.py
 	$(PY) bench/fanout.py
+	$(PY) bench/burst.py
 
 clean:
 	rm -rf $(VENV) $(OPENAI_VENV)

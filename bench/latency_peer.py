@@ -3,8 +3,9 @@
     python bench/latency_peer.py http://127.0.0.1:PORT TOKEN
 
 faster-whisper with the bundled tiny.en, int8, beam 5, VAD, one worker thread; a voice memo
-is answered with its transcript, /recall with a fixed paragraph. Long polling, concurrent
-updates (what a minimal bot does so that one memo does not hold up everybody else).
+is answered with its transcript, /recall with a fixed paragraph, a sentence with itself
+(bench/burst.py). Long polling, concurrent updates (what a minimal bot does so that one
+memo does not hold up everybody else).
 """
 
 import asyncio
@@ -35,6 +36,11 @@ async def on_voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.message.reply_text(text or "(no speech)")
 
 
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.message is not None and update.message.text is not None
+    await update.message.reply_text(f"{update.message.text}\n\nSaved.")
+
+
 async def on_recall(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.message is not None
     await update.message.reply_text(PARAGRAPH)
@@ -45,6 +51,7 @@ def main(root: str, token: str) -> None:
     app = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot").build()
     app.add_handler(MessageHandler(filters.VOICE, on_voice))
     app.add_handler(CommandHandler("recall", on_recall))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
     app.run_polling(allowed_updates=Update.ALL_TYPES)
 
 

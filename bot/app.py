@@ -206,10 +206,10 @@ def build_application(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .context_types(context_types)
-        .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .rate_limiter(RetryingRateLimiter(max_retries=3))  # answers outside the 30/s budget
         .concurrent_updates(PerPersonOrder(holds=holds))  # people in parallel, each in order
         .update_queue(HoldingQueue(holds))  # a replica takes the person before accepting
-        .job_queue(HoldingJobQueue())  # conversation timeouts run holding their person
+        .job_queue(HoldingJobQueue())  # jobs send within the budget; timeouts hold their person
         .post_init(post_init_and_freeze if freeze_heap else post_init)
         .post_shutdown(post_shutdown)
         .persistence(persistence)

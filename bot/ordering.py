@@ -6,7 +6,8 @@ to `max_concurrent_updates` updates at once and serializes those of the same per
 FIFO `asyncio.Lock` per person: PTB starts the updates' tasks in arrival order, and a lock's
 waiters are woken in the order they queued, so a person's messages are handled (and their
 conversation states advance) exactly in the order they were sent. Updates without a person
-(none reach the flows: the access guard stops them) run unserialized.
+(none reach the flows: the access guard stops them) run unserialized. Every update runs inside
+`bot.retry.answering()`: its answers skip the 30 msg/s budget kept for scheduled fan-out.
 
 With replicas on PostgreSQL (bot/replicas.py) an update also runs while this replica holds
 its person (taken when the update was accepted), so one person's updates are handled by one
@@ -22,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from bot.retry import answering
 
 if TYPE_CHECKING:
     from bot.replicas import Holds
@@ -54,6 +57,10 @@ class PerPersonOrder(BaseUpdateProcessor):
         return None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        with answering():
+            await self._in_order(update, coroutine)
+
+    async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = self.key(update)
         if key is None:
             await coroutine

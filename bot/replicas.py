@@ -41,11 +41,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from telegram import Update
-from telegram.ext import ConversationHandler, Job, JobQueue
+from telegram.ext import ConversationHandler, Job
 from telegram.ext._handlers.conversationhandler import PendingState  # PTB has no public name
 
 from bot import conversation_timeouts
 from bot.context import BetweenApp, BotContext
+from bot.retry import FanOutJobQueue
 from storage.clock import utcnow
 from storage.persistence import USER_DATA, DatabasePersistence
 
@@ -328,8 +329,9 @@ class HoldingQueue(asyncio.Queue[object]):
         await super().put(item)
 
 
-class HoldingJobQueue(JobQueue[BotContext]):
-    """PTB's JobQueue; a conversation's timeout job runs holding its person."""
+class HoldingJobQueue(FanOutJobQueue):
+    """A JobQueue whose jobs send within the 30/s budget (`FanOutJobQueue`); a conversation's
+    timeout job runs holding its person."""
 
     def run_once(
         self,
