@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test test-openai check lint format bench clean
+.PHONY: run demo test test-openai check lint format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,11 +17,22 @@ $(VENV)/.installed-dev: pyproject.toml
 	$(PIP) install -e '.[dev]'
 	touch $(VENV)/.installed $@
 
+$(VENV)/.installed-demo: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e '.[demo]'
+	touch $(VENV)/.installed $@
+
 data:
 	mkdir -p data
 
 run: $(VENV)/.installed data
 	$(PY) -m bot
+
+# Try it without Telegram: the real bot against the local Bot API test server, a chat in this
+# terminal, a clock /wait fast-forwards. Its own database, ./data/demo.db (new each run); no
+# token. demo/ imports tests/support/telegram_server.py, so it runs from this checkout.
+demo: $(VENV)/.installed-demo data
+	$(PY) -m demo
 
 # Tests come in two tiers: tests/fast (marker `fast`: the real Application fed updates
 # in-process, no Whisper model, no HTTP server, ~20 s) and the end-to-end tests in tests/

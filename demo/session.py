@@ -59,6 +59,16 @@ def clear_database(path: Path) -> None:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
+def read_audio(argument: str) -> bytes | str:
+    """The bytes of `/voice sample` or `/voice PATH`, or the line saying why there are none."""
+    if not argument:
+        return "Usage: /voice sample, or /voice PATH to an audio file."
+    path = SAMPLE if argument.lower() == "sample" else Path(argument).expanduser()
+    if not path.is_file():
+        return f"No audio file at {path}."
+    return path.read_bytes()
+
+
 class Demo:
     """The bot, its Bot API and the person, on one event loop.
 
@@ -187,14 +197,11 @@ class Demo:
         return keys[index] if 0 <= index < len(keys) else None
 
     async def _voice(self, person: Person, argument: str) -> None:
-        if not argument:
-            self.console.show(["Usage: /voice sample, or /voice PATH to an audio file."])
+        audio = await asyncio.to_thread(read_audio, argument)
+        if isinstance(audio, str):
+            self.console.show([audio])
             return
-        path = SAMPLE if argument.lower() == "sample" else Path(argument).expanduser()
-        if not path.is_file():
-            self.console.show([f"No audio file at {path}."])
-            return
-        person.send_voice(path.read_bytes())
+        person.send_voice(audio)
         await self.settle()
 
     async def _wait(self, argument: str) -> None:
