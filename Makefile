@@ -92,7 +92,7 @@ test-openai: $(OPENAI_VENV)/.installed-openai data
 check: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy  # strict on bot/, handlers/, storage/ (pyproject [tool.mypy])
+	$(VENV)/bin/mypy  # strict on bot/, handlers/, storage/, demo/ (pyproject [tool.mypy])
 	$(PY) -m pytest -q -m fast tests/fast
 
 lint: $(VENV)/.installed-dev
