@@ -43,8 +43,8 @@ demo: $(VENV)/.installed-demo data
 # with its time zone away from UTC, and always removes it; without PostgreSQL it says so in one
 # line and only SQLite runs). The PostgreSQL run leaves out, by file, the suites that touch no
 # database (pure logic: the time phrases, the fake Bot API server, the Whisper model, /trigger
-# parsing) and the fast tier (always an SQLite file). Both runs happen even if the first fails;
-# the exit code says if either failed. Each run uses PYTEST_WORKERS pytest-xdist workers: most
+# parsing), the fast tier and the demo (both always an SQLite file). Both runs happen even if
+# the first fails; the exit code says if either failed. Each run uses PYTEST_WORKERS pytest-xdist workers: most
 # end-to-end tests wait on I/O, so 3 workers keep 2 cores busy (each worker loads the model once).
 # Tests marked `serial` need the PostgreSQL server to themselves (the on-disk /delete check:
 # other databases' open transactions let VACUUM FULL keep deleted rows), so they run after the
@@ -52,7 +52,8 @@ demo: $(VENV)/.installed-demo data
 PYTEST_WORKERS ?= 3
 PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS)
 PG_SKIP_FILES := tests/test_timespec.py tests/test_telegram_server.py \
-	tests/test_transcription.py tests/test_trigger_reading.py tests/fast
+	tests/test_transcription.py tests/test_trigger_reading.py tests/fast \
+	tests/test_demo.py
 
 test: $(VENV)/.installed-dev data
 	$(VENV)/bin/ruff format --check .

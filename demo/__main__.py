@@ -61,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     thread.start()
 
     def run(work: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(work, loop).result()
+        future = asyncio.run_coroutine_threadsafe(work, loop)
+        try:
+            return future.result()
+        except KeyboardInterrupt:  # Ctrl-C while the bot works: stop that work, then end
+            future.cancel()
+            raise
 
     status = 0
     try:
