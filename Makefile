@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test test-openai check lint format bench clean
+.PHONY: run demo test test-openai check lint format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,11 +17,22 @@ $(VENV)/.installed-dev: pyproject.toml
 	$(PIP) install -e '.[dev]'
 	touch $(VENV)/.installed $@
 
+$(VENV)/.installed-demo: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e '.[demo]'
+	touch $(VENV)/.installed $@
+
 data:
 	mkdir -p data
 
 run: $(VENV)/.installed data
 	$(PY) -m bot
+
+# Try it without Telegram: the real bot against the local Bot API test server, a chat in this
+# terminal, a clock /wait fast-forwards. Its own database, ./data/demo.db (new each run); no
+# token. demo/ imports tests/support/telegram_server.py, so it runs from this checkout.
+demo: $(VENV)/.installed-demo data
+	$(PY) -m demo
 
 # Tests come in two tiers: tests/fast (marker `fast`: the real Application fed updates
 # in-process, no Whisper model, no HTTP server, ~20 s) and the end-to-end tests in tests/
@@ -32,8 +43,8 @@ run: $(VENV)/.installed data
 # with its time zone away from UTC, and always removes it; without PostgreSQL it says so in one
 # line and only SQLite runs). The PostgreSQL run leaves out, by file, the suites that touch no
 # database (pure logic: the time phrases, the fake Bot API server, the Whisper model, /trigger
-# parsing) and the fast tier (always an SQLite file). Both runs happen even if the first fails;
-# the exit code says if either failed. Each run uses PYTEST_WORKERS pytest-xdist workers: most
+# parsing), the fast tier and the demo (both always an SQLite file). Both runs happen even if
+# the first fails; the exit code says if either failed. Each run uses PYTEST_WORKERS pytest-xdist workers: most
 # end-to-end tests wait on I/O, so 3 workers keep 2 cores busy (each worker loads the model once).
 # Tests marked `serial` need the PostgreSQL server to themselves (the on-disk /delete check:
 # other databases' open transactions let VACUUM FULL keep deleted rows), so they run after the
@@ -41,7 +52,8 @@ run: $(VENV)/.installed data
 PYTEST_WORKERS ?= 3
 PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS)
 PG_SKIP_FILES := tests/test_timespec.py tests/test_telegram_server.py \
-	tests/test_transcription.py tests/test_trigger_reading.py tests/fast
+	tests/test_transcription.py tests/test_trigger_reading.py tests/fast \
+	tests/test_demo.py
 
 test: $(VENV)/.installed-dev data
 	$(VENV)/bin/ruff format --check .
@@ -81,7 +93,7 @@ test-openai: $(OPENAI_VENV)/.installed-openai data
 check: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy  # strict on bot/, handlers/, storage/ (pyproject [tool.mypy])
+	$(VENV)/bin/mypy  # strict on bot/, handlers/, storage/, demo/ (pyproject [tool.mypy])
 	$(PY) -m pytest -q -m fast tests/fast
 
 lint: $(VENV)/.installed-dev
