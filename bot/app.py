@@ -3,8 +3,9 @@
 Nothing here runs at import time. `build_application()` wires the flows' handlers in one
 ordered list; `post_init` opens the database (migrating it), loads the Whisper model once,
 derives every scheduled job from the rows (`bot.jobs.JOBS`, then tidy mode) and retries
-unfinished transcriptions; `post_shutdown` closes them. `python -m bot` also freezes what
-startup left alive out of the garbage collector's way (`freeze_startup_heap`).
+unfinished transcriptions (with several replicas on PostgreSQL, only the one that holds the
+scheduler lock does those two: bot/leader.py); `post_shutdown` closes them. `python -m bot`
+also freezes what startup left alive out of the garbage collector's way.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot import capturing, conversation_timeouts, jobs, texts
 from bot.config import Settings
 from bot.context import BetweenApp, BotContext, Services
 from bot.keys import ensure_canary, verify_key
+from bot.leader import Leadership, postgres_dsn
 from bot.ordering import PerPersonOrder
 from bot.replicas import HoldingJobQueue, HoldingQueue, Holds
 from bot.retry import RetryingRateLimiter
@@ -101,6 +103,20 @@ async def post_init(application: BetweenApp) -> None:
     await register_commands(application)
     if isinstance(application.persistence, DatabasePersistence):
         conversation_timeouts.restore(application, application.persistence)
+    await run_scheduler(application)
+
+
+async def run_scheduler(application: BetweenApp) -> None:
+    """Derives every scheduled job from the rows and retries interrupted memos, here or, with
+    several replicas on PostgreSQL, on the one replica that holds the scheduler lock."""
+    services = application.bot_data
+    dsn = postgres_dsn(services.settings.database_url)
+    if dsn is not None:
+        services.leadership = Leadership(
+            application, dsn, services.settings.scheduler_check_seconds
+        )
+        await services.leadership.start()  # if it leads, it does the two steps below itself
+        return
     await jobs.rebuild_all(application)  # every scheduled job, from the rows (bot/jobs)
     try:
         await capturing.retry_unfinished(application)  # memos a crash or restart interrupted
@@ -144,6 +160,9 @@ async def persist_now(update: Update, context: BotContext) -> None:
 async def post_shutdown(application: BetweenApp) -> None:
     """Lets go of held people, closes the database and releases the Whisper model."""
     services = application.bot_data
+    if services.leadership is not None:
+        await services.leadership.stop()  # lets go of the scheduler lock at once
+        services.leadership = None
     if isinstance(application.update_processor, PerPersonOrder):
         holds = application.update_processor.holds
         if holds is not None:

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     port: int = Field(default=8443, ge=1, le=65535)
     default_timezone: str = "UTC"
+    # with several replicas on PostgreSQL: seconds between tries for the scheduler lock
+    # (bot/leader.py); a dead leader is replaced within about this long
+    scheduler_check_seconds: float = Field(default=10.0, gt=0, le=60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @field_validator("telegram_bot_token", "encryption_key", "webhook_secret", mode="before")

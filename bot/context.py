@@ -19,6 +19,7 @@ from bot.errors import NoPersonError
 from storage.persistence import PersonData
 
 if TYPE_CHECKING:
+    from bot.leader import Leadership
     from bot.transcription import Transcriber
     from bot.workqueue import TranscribeQueue
 
@@ -46,6 +47,9 @@ class Services:
     # Telegram's 30 messages/s busy at its round trip, few enough that SQLite's write lock is
     # seldom waited on past busy_timeout (then the work runs again: storage.db.busy_retry)
     firings: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(FIRINGS_AT_ONCE))
+    # on PostgreSQL: whether this replica runs the scheduled jobs (bot/leader.py); None on
+    # SQLite, where the one process always does
+    leadership: Leadership | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], PersonData, dict[Any, Any], Services]):

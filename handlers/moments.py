@@ -143,7 +143,7 @@ async def manage(update: Update, context: BotContext) -> None:
             resumed = TriggerStatus(row.status) is TriggerStatus.ACTIVE
             note = texts.TRG_RESUMED if resumed else texts.TRG_SPENT
     if action in {"del", "undo"}:
-        trigger.unschedule(context.application, row.id)
+        trigger.unschedule(context.application, row.user_id, row.id)
     else:
         trigger.schedule(context.application, row, user.chat_id)
     logger.info("trigger %s: %s by %s", row.id, action, user.id)

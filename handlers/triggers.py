@@ -429,7 +429,7 @@ async def _save_situation(update: Update, context: BotContext, cue: str) -> int:
     if row is None:
         await reply(update, texts.TRG_GONE)
         return ConversationHandler.END
-    trigger.unschedule(context.application, row.id)
+    trigger.unschedule(context.application, row.user_id, row.id)
     logger.info("situation trigger %s set for %s (%d characters)", row.id, user.id, len(cue))
     text = texts.TRG_SITUATION_SET.format(cue=cue, word=_last_word(cue))
     if editing:

@@ -79,7 +79,7 @@ def schedule(application: BetweenApp, user: User, catch_up: bool = False) -> Non
     """Schedules this week's digest (a missed one now, with `catch_up`), or removes it."""
     planned = plan(user, datetime.now(UTC), catch_up)
     if planned is None:
-        remove_job(application.job_queue, job_name(user.id))
+        remove_job(application.job_queue, job_name(user.id), user_id=user.id)
         return
     when, day = planned
     replace_job(

@@ -149,7 +149,7 @@ def schedule(
     name = job_name(user.id)
     planned = plan(user, now or datetime.now(UTC), catch_up)
     if planned is None:
-        remove_job(application.job_queue, name)
+        remove_job(application.job_queue, name, user_id=user.id)
         return None
     run_at, due, session = planned
     replace_job(

@@ -84,7 +84,7 @@ async def after_recall_sent(
         recall.message_id = message_id
         recall.followup_due_at = due
     for old in dropped:
-        remove_job(application.job_queue, job_name(old))
+        remove_job(application.job_queue, job_name(old), user_id=user_id)
     when = plan(due, utcnow())
     if when is not None:
         schedule(application, user_id, recall_id, when)

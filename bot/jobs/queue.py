@@ -32,17 +32,33 @@ from bot.context import BetweenApp, BotContext
 from storage.db import busy_retry
 
 
+def _elsewhere(job_queue: JobQueue[BotContext] | None, user_id: int) -> bool:
+    """True (and the leader told) when another replica runs the jobs; False when this one does."""
+    if job_queue is None:
+        return False
+    application: BetweenApp = job_queue.application
+    leadership = application.bot_data.leadership
+    if leadership is None or leadership.leading:
+        return False
+    leadership.changed(user_id)
+    return True
+
+
 def replace_job(
     job_queue: JobQueue[BotContext] | None,
     name: str,
     callback: Callable[[BotContext], Coroutine[Any, Any, object]],
     when: datetime,
     data: object = None,
-    user_id: int | None = None,
+    *,
+    user_id: int,
     chat_id: int | None = None,
 ) -> Job[BotContext] | None:
-    """Schedules `callback` once at `when` under `name`, replacing any job of that name."""
-    if job_queue is None:
+    """Schedules `callback` once at `when` under `name`, replacing any job of that name.
+
+    On a replica that does not run the jobs, tells the leader about `user_id` instead.
+    """
+    if job_queue is None or _elsewhere(job_queue, user_id):
         return None
     return job_queue.run_once(
         callback,
@@ -68,8 +84,10 @@ def find_job(job_queue: JobQueue[BotContext] | None, name: str) -> Job[BotContex
     return None if aps_job is None else Job.from_aps_job(aps_job)
 
 
-def remove_job(job_queue: JobQueue[BotContext] | None, name: str) -> None:
-    """Removes the job called `name`, if it is scheduled."""
+def remove_job(job_queue: JobQueue[BotContext] | None, name: str, *, user_id: int) -> None:
+    """Removes the job called `name` (one of `user_id`'s), if it is scheduled."""
+    if _elsewhere(job_queue, user_id):
+        return
     job = find_job(job_queue, name)
     if job is not None:
         job.schedule_removal()
@@ -77,12 +95,31 @@ def remove_job(job_queue: JobQueue[BotContext] | None, name: str) -> None:
 
 def remove_user_jobs(job_queue: JobQueue[BotContext] | None, user_id: int) -> int:
     """Removes every job scheduled for one person (after /delete); returns how many."""
-    if job_queue is None:
+    if job_queue is None or _elsewhere(job_queue, user_id):
         return 0
     jobs = [job for job in job_queue.jobs() if job.user_id == user_id]
     for job in jobs:
         job.schedule_removal()
     return len(jobs)
+
+
+def remove_derived_jobs(job_queue: JobQueue[BotContext] | None, user_id: int | None = None) -> int:
+    """Removes the jobs derived from rows (of one person, or everyone's); returns how many.
+
+    Derived jobs are the ones registered by name as their APScheduler id (`replace_job`,
+    tidy); PTB's own jobs (conversation timeouts) have random ids and stay.
+    """
+    if job_queue is None:
+        return 0
+    removed = 0
+    for aps_job in job_queue.scheduler.get_jobs():
+        if aps_job.id != aps_job.name:
+            continue
+        job: Job[BotContext] = Job.from_aps_job(aps_job)
+        if user_id is None or job.user_id == user_id:
+            job.schedule_removal()
+            removed += 1
+    return removed
 
 
 @asynccontextmanager

@@ -207,7 +207,7 @@ async def press(application: BetweenApp, user_id: int, data: str) -> Pressed:
             )
         snooze_id = snooze.id
     if dropped is not None:
-        remove_job(application.job_queue, followup.job_name(dropped))
+        remove_job(application.job_queue, followup.job_name(dropped), user_id=user_id)
     schedule(application, user_id, snooze_id, due)
     logger.info("snooze %s of user %s due at %s", snooze_id, user_id, due.isoformat())
     return Pressed(Outcome.SNOOZED, tz, due)
@@ -379,6 +379,6 @@ async def reschedule(application: BetweenApp, user: User, at_startup: bool = Fal
             else:
                 keep.append((row.id, when))
     for snooze_id in dropped:  # by name: never a walk over every scheduled job
-        remove_job(application.job_queue, job_name(snooze_id))
+        remove_job(application.job_queue, job_name(snooze_id), user_id=user.id)
     for snooze_id, when in keep:
         schedule(application, user.id, snooze_id, when)

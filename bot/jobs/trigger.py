@@ -86,7 +86,7 @@ def schedule(application: BetweenApp, row: Trigger, chat_id: int | None = None) 
     """(Re)creates the job of one trigger from its row, or removes it if nothing is due."""
     when = plan(row, datetime.now(UTC))
     if when is None:
-        remove_job(application.job_queue, job_name(row.id))
+        remove_job(application.job_queue, job_name(row.id), user_id=row.user_id)
         return
     replace_job(
         application.job_queue,
@@ -99,8 +99,8 @@ def schedule(application: BetweenApp, row: Trigger, chat_id: int | None = None) 
     )
 
 
-def unschedule(application: BetweenApp, trigger_id: int) -> None:
-    remove_job(application.job_queue, job_name(trigger_id))
+def unschedule(application: BetweenApp, user_id: int, trigger_id: int) -> None:
+    remove_job(application.job_queue, job_name(trigger_id), user_id=user_id)
 
 
 async def fire(context: BotContext) -> None:
