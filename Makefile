@@ -109,7 +109,9 @@ lint: $(VENV)/.installed-dev
 # server (about 25 minutes: the bot sends at Telegram's 30 messages/s), and memory per
 # scheduled job at 10,000 and 100,000 jobs;
 # burst.py: 40 people send 5 sentences each within a second (4 a memo too): reply latency of
-# the bot, of the bot with every answer in the 30 msg/s budget, and of a minimal PTB bot, ~1.5 min.
+# the bot, of the bot with every answer in the 30 msg/s budget, and of a minimal PTB bot, ~1.5 min;
+# scale.py: memos per minute with 1, 2 and 4 `python -m bot worker` processes on the queue next
+# to the in-process pool, and queue latency (on a throwaway PostgreSQL it starts itself).
 # The figures and the machine they came from are in bench/RESULTS.md.
 bench: $(VENV)/.installed-dev $(OPENAI_VENV)/.installed-openai
 	$(PY) bench/engines.py --openai-python $(OPENAI_PY)
@@ -117,6 +119,7 @@ bench: $(VENV)/.installed-dev $(OPENAI_VENV)/.installed-openai
 	$(PY) bench/latency.py
 	$(PY) bench/fanout.py
 	$(PY) bench/burst.py
+	$(PY) bench/scale.py
 
 clean:
 	rm -rf $(VENV) $(OPENAI_VENV)
