@@ -12,10 +12,11 @@ advisory lock (`pg_try_advisory_lock`) every `check` seconds until it gets it. T
 is the leader: it derives every job from the rows (`bot.jobs.rebuild_all`, catching up on
 what fell due meanwhile, within each job's grace) and LISTENs on `between_jobs`. Its lock
 lives exactly as long as its connection, so a leader that dies (killed, crashed, cut off)
-lets go of it: PostgreSQL ends a killed process's session at once, and a leader that just
-stops talking (a hung host, a partition) is ended by `idle_session_timeout` after a few
-checks. Another replica takes over within `check` seconds of that. A leader whose check
-fails steps down at once (drops its derived jobs) and campaigns again, so two replicas fire
+lets go of it: PostgreSQL ends a killed process's session at once, and the session of a
+leader whose host went silent (a crash, a partition) once its TCP keepalive probes go
+unanswered (about 25 s). Another replica takes over within `check` seconds of that. The
+rebuild after winning runs as a task, so the checks go on while it takes its minute. A
+leader whose check fails steps down at once (drops its derived jobs) and campaigns again, so two replicas fire
 at the same time only inside that short window, and even then the database's claims (a
 ping's compare-and-set on `next_fire_at`, a follow-up's `followup_sent_at`, a snooze's row
 deleted) let each message out once.
@@ -80,21 +81,24 @@ class Leadership:
         self._notifier: asyncio.Task[None] | None = None
         self._replans: set[asyncio.Task[None]] = set()
         self._told_waiting = False
+        self._taking_over: asyncio.Task[None] | None = None  # the rebuild after winning
 
     async def start(self) -> None:
         """Tries for the lock once now (a lone replica leads from its first moment), then keeps
         trying, or keeps checking that it still holds it, in the background."""
         await self._attempt()
+        if self._taking_over is not None:
+            await self._taking_over  # as without replicas: jobs exist once post_init is done
         self._campaign = asyncio.create_task(self._campaign_loop(), name="leader campaign")
 
     async def stop(self) -> None:
         """Stops campaigning and closes the connection, which releases the lock at once."""
-        for task in (self._campaign, self._notifier, *self._replans):
+        for task in (self._campaign, self._taking_over, self._notifier, *self._replans):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        self._campaign = self._notifier = None
+        self._campaign = self._taking_over = self._notifier = None
         await self._flush()  # what a person changed here still reaches the next leader
         await self._close()
         self.leading = False
@@ -123,7 +127,7 @@ class Leadership:
             await self._close()
             return
         if got:
-            await self._lead()
+            await self._lead()  # the rebuild runs as a task: checks go on meanwhile
         elif not self._told_waiting:
             self._told_waiting = True
             logger.info("another replica runs the scheduled jobs; this one takes over if it stops")
@@ -131,23 +135,31 @@ class Leadership:
     async def _connect(self) -> asyncpg.Connection:
         import asyncpg
 
-        idle = max(int(self.check * 3 * 1000), 10_000)  # ms; ends a leader that went quiet
+        # the server probes a leader's host that went silent and ends its session (so the
+        # lock) after about 10 + 5 x 3 s; a rebuild of 10,000 people may keep the connection
+        # idle for a minute or more, so idle_session_timeout would cut off a healthy leader
         return await asyncpg.connect(
             self.dsn,
             timeout=CHECK_TIMEOUT,
             server_settings={
                 "application_name": "between scheduler",
-                "idle_session_timeout": str(idle),
+                "tcp_keepalives_idle": "10",
+                "tcp_keepalives_interval": "5",
+                "tcp_keepalives_count": "3",
             },
         )
 
     async def _lead(self) -> None:
-        from bot import capturing, jobs
-
         assert self._conn is not None
         self.leading = True
         logger.info("this replica now runs the scheduled jobs")
         await self._conn.add_listener(CHANNEL, self._on_notify)
+        self._taking_over = asyncio.create_task(self._take_over(), name="take over the jobs")
+
+    async def _take_over(self) -> None:
+        """Derives every job from the rows (catching up) and retries interrupted memos."""
+        from bot import capturing, jobs
+
         try:
             await jobs.rebuild_all(self.application)
         except Exception:
@@ -163,6 +175,9 @@ class Leadership:
         from bot.jobs.queue import remove_derived_jobs
 
         self.leading = False
+        if self._taking_over is not None:
+            self._taking_over.cancel()
+            self._taking_over = None
         removed = remove_derived_jobs(self.application.job_queue)
         logger.warning("this replica stopped running the scheduled jobs (%d dropped)", removed)
 
