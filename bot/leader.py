@@ -8,18 +8,18 @@ digest, snooze, tidy) on its JobQueue and runs the startup retry of unfinished m
 own jobs (conversation timeouts) stay with the replica that handled the conversation.
 
 How: every replica holds one dedicated asyncpg connection and asks for a session-level
-advisory lock (`pg_try_advisory_lock`) every `check` seconds until it gets it. The holder
-is the leader: it derives every job from the rows (`bot.jobs.rebuild_all`, catching up on
-what fell due meanwhile, within each job's grace) and LISTENs on `between_jobs`. Its lock
-lives exactly as long as its connection, so a leader that dies (killed, crashed, cut off)
-lets go of it: PostgreSQL ends a killed process's session at once, and the session of a
-leader whose host went silent (a crash, a partition) once its TCP keepalive probes go
-unanswered (about 25 s). Another replica takes over within `check` seconds of that. The
-rebuild after winning runs as a task, so the checks go on while it takes its minute. A
-leader whose check fails steps down at once (drops its derived jobs) and campaigns again, so two replicas fire
-at the same time only inside that short window, and even then the database's claims (a
-ping's compare-and-set on `next_fire_at`, a follow-up's `followup_sent_at`, a snooze's row
-deleted) let each message out once.
+advisory lock (`pg_try_advisory_lock`) every `check` seconds until it gets it. The holder is
+the leader: it derives every job from the rows (`bot.jobs.rebuild_all`, catching up on what
+fell due meanwhile, within each job's grace) and LISTENs on `between_jobs`. Its lock lives
+exactly as long as its connection, so a leader that dies (killed, crashed, cut off) lets go
+of it: PostgreSQL ends a killed process's session at once, and the session of a leader whose
+host went silent (a crash, a partition) once its TCP keepalive probes go unanswered (about
+25 s). Another replica takes over within `check` seconds of that. The rebuild after winning
+runs as a task, so the checks go on while it takes its minute. A leader whose check fails
+steps down at once (drops its derived jobs) and campaigns again, so two replicas fire at the
+same time only inside that short window, and even then the database's claims (a ping's
+compare-and-set on `next_fire_at`, a follow-up's `followup_sent_at`, a snooze's row deleted)
+let each message out once.
 
 A replica that is not the leader never keeps derived jobs: when a person changes something
 there (a new trigger, a snooze, new settings), `bot.jobs.queue` hands the person's id to
