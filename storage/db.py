@@ -48,7 +48,10 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
         "PRAGMA foreign_keys=ON",
         "PRAGMA secure_delete=ON",
         "PRAGMA journal_mode=WAL",
-        "PRAGMA busy_timeout=5000",
+        # a writer waits this long (ms) for SQLite's one write lock: a burst of 40 people's
+        # first messages on a loaded machine queued past 5 s (tests/test_burst.py), and a
+        # refused write loses the message being stored
+        "PRAGMA busy_timeout=30000",
     ):
         cursor.execute(pragma)
     cursor.close()
