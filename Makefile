@@ -43,7 +43,7 @@ demo: $(VENV)/.installed-demo data
 # with its time zone away from UTC, and always removes it; without PostgreSQL it says so in one
 # line and only SQLite runs). The PostgreSQL run leaves out, by file, the suites that touch no
 # database (pure logic: the time phrases, the fake Bot API server, the Whisper model, /trigger
-# parsing), the fast tier and the demo (both always an SQLite file). Both runs happen even if
+# parsing, the HTTP transport), the fast tier and the demo (both always an SQLite file). Both runs happen even if
 # the first fails; the exit code says if either failed. Each run uses PYTEST_WORKERS pytest-xdist workers: most
 # end-to-end tests wait on I/O, so 3 workers keep 2 cores busy (each worker loads the model once).
 # Tests marked `serial` need the PostgreSQL server to themselves (the on-disk /delete check:
@@ -53,7 +53,7 @@ PYTEST_WORKERS ?= 3
 PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS)
 PG_SKIP_FILES := tests/test_timespec.py tests/test_telegram_server.py \
 	tests/test_transcription.py tests/test_trigger_reading.py tests/fast \
-	tests/test_demo.py
+	tests/test_demo.py tests/test_http_client.py
 
 test: $(VENV)/.installed-dev data
 	$(VENV)/bin/ruff format --check .
@@ -111,7 +111,8 @@ lint: $(VENV)/.installed-dev
 # burst.py: 40 people send 5 sentences each within a second (4 a memo too): reply latency of
 # the bot, of the bot with every answer in the 30 msg/s budget, and of a minimal PTB bot, ~1.5 min;
 # scale.py: memos per minute with 1, 2 and 4 `python -m bot worker` processes on the queue next
-# to the in-process pool, and queue latency (on a throwaway PostgreSQL it starts itself).
+# to the in-process pool, and queue latency (on a throwaway PostgreSQL it starts itself);
+# http_client.py: CPU per Bot API request, PTB's HTTPXRequest next to bot/http_client.py.
 # The figures and the machine they came from are in bench/RESULTS.md.
 bench: $(VENV)/.installed-dev $(OPENAI_VENV)/.installed-openai
 	$(PY) bench/engines.py --openai-python $(OPENAI_PY)
@@ -119,6 +120,7 @@ bench: $(VENV)/.installed-dev $(OPENAI_VENV)/.installed-openai
 	$(PY) bench/latency.py
 	$(PY) bench/fanout.py
 	$(PY) bench/burst.py
+	$(PY) bench/http_client.py
 	$(PY) bench/scale.py
 
 clean:

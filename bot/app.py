@@ -24,6 +24,7 @@ from telegram.warnings import PTBUserWarning
 from bot import capturing, conversation_timeouts, jobs, texts
 from bot.config import Settings
 from bot.context import BetweenApp, BotContext, Services
+from bot.http_client import AiohttpRequest
 from bot.keys import ensure_canary, verify_key
 from bot.leader import Leadership, postgres_dsn
 from bot.ordering import PerPersonOrder
@@ -225,6 +226,8 @@ def build_application(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .context_types(context_types)
+        .request(AiohttpRequest())  # httpx's pool costs the loop more per request in flight
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .rate_limiter(RetryingRateLimiter(max_retries=3))  # answers outside the 30/s budget
         .concurrent_updates(PerPersonOrder(holds=holds))  # people in parallel, each in order
         .update_queue(HoldingQueue(holds))  # a replica takes the person before accepting

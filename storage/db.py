@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.encrypted import TextCipher, attach_cipher
+from storage.sqlite_writers import serialize_writers
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult, Result
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_PAUSES = (0.5, 1.0, 2.0)  # seconds before the 2nd, 3rd and 4th try of a refused transaction
+BUSY_TIMEOUT_SECONDS = 30  # SQLite: how long a writer waits for the write lock, then fails
 MIGRATE_LOCK = 0x6265747765656E  # PostgreSQL advisory lock held while migrating ("between")
 VACUUM_LOCK_TIMEOUT = "5s"  # VACUUM FULL waits this long for a table (queries queue behind it)
 
@@ -51,7 +53,7 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
         # a writer waits this long (ms) for SQLite's one write lock: a burst of 40 people's
         # first messages on a loaded machine queued past 5 s (tests/test_burst.py), and a
         # refused write loses the message being stored
-        "PRAGMA busy_timeout=30000",
+        f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}",
     ):
         cursor.execute(pragma)
     cursor.close()
@@ -78,6 +80,7 @@ def create_engine(url: str, cipher: TextCipher | None = None) -> AsyncEngine:
         # busy_timeout says (measured: with BEGIN at the first statement, 46 of 50 concurrent
         # SessionRepository.current_or_new calls failed; with the default, none).
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        serialize_writers(engine.sync_engine, BUSY_TIMEOUT_SECONDS)  # in turn, not by polling
     attach_cipher(engine, cipher)
     return engine
 

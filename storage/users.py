@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from storage.db import insert_unless_present
 from storage.models import User
@@ -24,7 +25,9 @@ class UserRepository:
         Safe when several updates of a new person arrive at once: the row is inserted only if
         absent (ON CONFLICT DO NOTHING), then read, so every caller gets the one row.
         """
-        user = await self.session.get(User, user_id)
+        # one query with the therapy dates joined (the relationship's selectin costs a second)
+        with_dates = [joinedload(User.therapy_dates)]
+        user = await self.session.get(User, user_id, options=with_dates)
         if user is None:
             await self.session.execute(
                 insert_unless_present(
@@ -36,7 +39,7 @@ class UserRepository:
                     timezone=default_timezone,
                 )
             )
-            user = await self.session.get(User, user_id)
+            user = await self.session.get(User, user_id, options=with_dates)
             assert user is not None  # inserted now, or by whoever won the race (committed)
         if user.chat_id != chat_id:
             user.chat_id = chat_id

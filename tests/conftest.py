@@ -121,11 +121,11 @@ async def running_bot(settings: Settings, transcriber: object) -> AsyncIterator[
     try:
         yield app
     finally:
-        services.transcriber = None  # shared across tests: post_shutdown must not close it
         if app.updater.running:
             await app.updater.stop()
         if app.running:
-            await app.stop()
+            await app.stop()  # lets background work (a memo being heard) finish first
+        services.transcriber = None  # shared across tests: post_shutdown must not close it
         await app.shutdown()
         assert app.post_shutdown is not None
         await app.post_shutdown(app)

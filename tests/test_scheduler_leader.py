@@ -109,8 +109,8 @@ async def quiet_replica(settings: Settings, transcriber: object) -> AsyncIterato
     try:
         yield app
     finally:
+        await app.stop()  # lets background work finish first
         services.transcriber = None  # shared across tests
-        await app.stop()
         await app.shutdown()
         assert app.post_shutdown is not None
         await app.post_shutdown(app)

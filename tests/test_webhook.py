@@ -67,9 +67,9 @@ async def webhook_bot(
     try:
         yield app
     finally:
-        services.transcriber = None  # shared across tests
         await app.updater.stop()
-        await app.stop()
+        await app.stop()  # lets background work finish first
+        services.transcriber = None  # shared across tests
         await app.shutdown()
         assert app.post_shutdown is not None
         await app.post_shutdown(app)

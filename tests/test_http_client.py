@@ -1,0 +1,166 @@
+"""bot/http_client.py: PTB's requests over aiohttp behave as PTB's own HTTPXRequest.
+
+Real sockets on loopback: the local Bot API test server for what a bot sends, and small aiohttp
+servers for what Telegram's side can do wrong (never answer, refuse) and for a proxy. The rest
+of the suite runs every flow over this transport too; these pin the edges it has to get right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+from aiohttp import web
+from telegram import Bot
+from telegram.error import NetworkError, TimedOut
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
+
+from bot.http_client import AiohttpRequest
+from tests.support.eventually import eventually
+from tests.support.telegram_server import TOKEN, TelegramTestServer
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@asynccontextmanager
+async def serving(handler: Handler) -> AsyncIterator[str]:
+    """A loopback HTTP server answering every path with `handler`; yields its root URL."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def opened(request: AiohttpRequest) -> AsyncIterator[AiohttpRequest]:
+    await request.initialize()
+    try:
+        yield request
+    finally:
+        await request.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_bot_sends_text_and_files_and_reads_files_through_it(
+    server: TelegramTestServer,
+) -> None:
+    request = AiohttpRequest()
+    bot = Bot(
+        TOKEN,
+        base_url=f"{server.root}/bot",
+        base_file_url=f"{server.root}/file/bot",
+        request=request,
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
+    )
+    person = server.person(user_id=501)
+    async with bot:
+        sent = await bot.send_message(person.chat_id, "ä & = ? text")
+        await bot.send_document(person.chat_id, b"%PDF-1 bytes", filename="page.pdf")
+        person.send_voice(b"OggS fake voice bytes", duration=2)
+        [update] = await bot.get_updates(timeout=1)
+        assert update.message is not None and update.message.voice is not None
+        voice = await update.message.voice.get_file()
+        heard = await voice.download_as_bytearray()
+    assert sent.text == "ä & = ? text"  # the form encoding survived the round trip
+    assert [m.text for m in person.messages][:1] == ["ä & = ? text"]
+    [document] = [m.document for m in person.messages if m.document is not None]
+    assert (document.filename, document.data) == ("page.pdf", b"%PDF-1 bytes")
+    assert bytes(heard) == b"OggS fake voice bytes"
+
+
+async def test_a_server_that_never_answers_is_a_timeout() -> None:
+    never = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        await never.wait()
+        return web.Response()
+
+    async with serving(hang) as root, opened(AiohttpRequest(read_timeout=0.3)) as request:
+        with pytest.raises(TimedOut):
+            await request.post(f"{root}/botX/getMe")
+        with pytest.raises(TimedOut):  # a timeout given to the call wins over the default
+            await request.post(f"{root}/botX/getMe", read_timeout=0.1)
+        never.set()
+
+
+async def test_a_full_pool_is_a_pool_timeout_and_nothing_is_sent() -> None:
+    never = asyncio.Event()
+    arrived: list[str] = []
+
+    async def hang(request: web.Request) -> web.Response:
+        arrived.append(request.path)
+        await never.wait()
+        return web.json_response({"ok": True, "result": True})
+
+    pool = AiohttpRequest(connection_pool_size=1, read_timeout=30)
+    async with serving(hang) as root, opened(pool) as request:
+        first = asyncio.create_task(request.post(f"{root}/botX/first"))
+        assert await eventually(lambda: arrived == ["/botX/first"], within=10)
+        with pytest.raises(TimedOut, match="Pool timeout"):
+            await request.post(f"{root}/botX/second", pool_timeout=0.2, connect_timeout=0)
+        assert arrived == ["/botX/first"]
+        never.set()
+        assert await first is True
+
+
+async def test_a_refused_connection_is_a_network_error() -> None:
+    async with opened(AiohttpRequest()) as request:
+        with pytest.raises(NetworkError, match="aiohttp"):
+            await request.post(f"http://127.0.0.1:{free_port()}/botX/getMe")
+
+
+async def test_the_environment_proxy_carries_requests_unless_the_host_is_exempt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str] = []
+
+    async def proxy(request: web.Request) -> web.Response:
+        seen.append(str(request.url))  # a proxy is asked for the absolute URL
+        return web.json_response({"ok": True, "result": {"through": "proxy"}})
+
+    async with serving(proxy) as proxy_root:
+        monkeypatch.setenv("HTTP_PROXY", proxy_root)
+        monkeypatch.setenv("NO_PROXY", "exempt.invalid")
+        async with opened(AiohttpRequest(connect_timeout=0.5)) as request:
+            assert await request.post("http://api.example.invalid/botX/getMe") == {
+                "through": "proxy"
+            }
+            with pytest.raises(NetworkError):  # not proxied: the name does not resolve
+                await request.post("http://exempt.invalid/botX/getMe")
+    assert len(seen) == 1 and seen[0].endswith("api.example.invalid/botX/getMe")
+
+
+async def test_parameters_go_as_a_urlencoded_form_and_the_request_reopens_after_shutdown() -> None:
+    bodies: list[tuple[str, dict[str, str]]] = []
+
+    async def echo(request: web.Request) -> web.Response:
+        bodies.append((request.content_type, dict(await request.post())))  # type: ignore[arg-type]
+        return web.json_response({"ok": True, "result": True})
+
+    request = AiohttpRequest()
+    data = RequestData(
+        [RequestParameter.from_input(k, v) for k, v in {"chat_id": 7, "text": "a&b=c"}.items()]
+    )
+    async with serving(echo) as root:
+        async with opened(request):
+            await request.post(f"{root}/botX/sendMessage", request_data=data)
+        async with opened(request):  # PTB initializes a bot again after a shutdown
+            await request.post(f"{root}/botX/sendMessage", request_data=data)
+    expected = ("application/x-www-form-urlencoded", {"chat_id": "7", "text": "a&b=c"})
+    assert bodies == [expected, expected]
