@@ -7,8 +7,8 @@ The event loop was the bottleneck of a burst of people writing at once (bench/bu
 this is the transport PTB uses; everything above it (methods, retries, errors) is PTB's own,
 through its public `BaseRequest` seam. It mirrors `telegram.request.HTTPXRequest`: the same
 default timeouts, the same errors (`TimedOut`, `NetworkError`) for the same failures, the same
-form encoding, and the proxy of the environment (HTTPS_PROXY, NO_PROXY), looked up once per
-host rather than per request.
+form encoding, certifi's CA bundle, and the proxy of the environment (HTTPS_PROXY, NO_PROXY),
+looked up once per host rather than per request.
 
 aiohttp has no write timeout: a request's whole time is bounded by the sum of its timeouts
 instead (a large upload has `media_write_timeout` of it, as with httpx).
@@ -16,16 +16,18 @@ instead (a large upload has `media_write_timeout` of it, as with httpx).
 
 from __future__ import annotations
 
+import ssl
 import urllib.request
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
+import certifi
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-POOL_TIMEOUT_MESSAGE = (
-    "Pool timeout: All connections in the connection pool are occupied. Request was *not* "
-    "sent to Telegram. Consider adjusting the connection pool size or the pool timeout."
+CONNECT_TIMEOUT_MESSAGE = (
+    "Connect timeout: no free connection in the pool, or the server did not accept one in "
+    "time. The request was *not* sent to Telegram."
 )
 FORM = "application/x-www-form-urlencoded"
 
@@ -70,7 +72,9 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         """Opens the session; again after a shutdown (PTB may restart a bot)."""
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0)
+            # certifi's CA bundle, as httpx uses: the same servers are trusted as before
+            tls = ssl.create_default_context(cafile=certifi.where())
+            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0, ssl=tls)
             self._session = aiohttp.ClientSession(connector=connector)
             self._proxies.clear()
 
@@ -119,7 +123,7 @@ class AiohttpRequest(BaseRequest):
             ) as response:
                 return response.status, await response.read()
         except aiohttp.ConnectionTimeoutError as err:
-            raise TimedOut(POOL_TIMEOUT_MESSAGE) from err
+            raise TimedOut(CONNECT_TIMEOUT_MESSAGE) from err
         except TimeoutError as err:  # aiohttp's read and total timeouts are TimeoutErrors
             raise TimedOut from err
         except aiohttp.ClientError as err:

@@ -112,7 +112,7 @@ async def test_a_full_pool_is_a_pool_timeout_and_nothing_is_sent() -> None:
     async with serving(hang) as root, opened(pool) as request:
         first = asyncio.create_task(request.post(f"{root}/botX/first"))
         assert await eventually(lambda: arrived == ["/botX/first"], within=10)
-        with pytest.raises(TimedOut, match="Pool timeout"):
+        with pytest.raises(TimedOut, match="Connect timeout"):
             await request.post(f"{root}/botX/second", pool_timeout=0.2, connect_timeout=0)
         assert arrived == ["/botX/first"]
         never.set()
