@@ -26,6 +26,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData  # noqa: E40
 from telegram.request._requestparameter import RequestParameter  # noqa: E402
 
 from bot.http_client import AiohttpRequest  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 SERVER = """
 import sys
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    port = 18000 + (time.time_ns() // 1000) % 2000
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER, str(port)], stdout=subprocess.PIPE, text=True
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -29,6 +28,7 @@ from telegram.request._requestparameter import RequestParameter
 
 from bot.http_client import AiohttpRequest
 from tests.support.eventually import eventually
+from tests.support.ports import free_port
 from tests.support.telegram_server import TOKEN, TelegramTestServer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -57,12 +57,6 @@ async def opened(request: AiohttpRequest) -> AsyncIterator[AiohttpRequest]:
         yield request
     finally:
         await request.shutdown()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_a_bot_sends_text_and_files_and_reads_files_through_it(

@@ -9,7 +9,6 @@ updates of one person landing on either in turn, answer each step once and in or
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from handlers import settings as settings_flow
 from storage.models import Capture, ConversationState, Reflection, ReflectionStatus, User
 from storage.sessions import utcnow
 from tests.support.eventually import eventually
+from tests.support.ports import free_port
 from tests.support.rows import add_user, db_of
 from tests.support.telegram_server import TelegramTestServer
 
@@ -37,12 +37,6 @@ SECRET = "between-webhook_secret-123"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PUBLIC_URL = "https://between.example/telegram"
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @asynccontextmanager
